@@ -1,0 +1,16 @@
+extension FrameBroadcaster {
+    /// How a broadcaster runs its camera.
+    public struct Configuration: Sendable, Hashable {
+        /// How long the camera keeps running after the last subscriber has gone: 10 s by default, `.zero` to stop at
+        /// once, `nil` to keep it running until the broadcaster stops (for recording).
+        public var idleTimeout: Duration?
+        /// How long to wait before restarting a camera that failed or ended.
+        public var restartBackoff: RestartBackoff
+
+        /// Creates a configuration.
+        public init(idleTimeout: Duration? = .seconds(10), restartBackoff: RestartBackoff = RestartBackoff()) {
+            self.idleTimeout = idleTimeout
+            self.restartBackoff = restartBackoff
+        }
+    }
+}

@@ -1,0 +1,298 @@
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+
+import struct Foundation.Date
+
+/// Shares one camera with any number of viewers: the heart of FrameStream.
+///
+/// A broadcaster runs its ``FrameSource`` only while someone watches. The first ``subscribe()`` starts the camera;
+/// when the last subscription has ended and the ``Configuration/idleTimeout`` (10 s by default) has passed, the
+/// broadcaster cancels the camera's sequence, which releases the device. A later subscriber starts it again.
+///
+/// Only the newest frame is kept. Each ``FrameSubscription`` yields a frame only if it is newer than the last one
+/// it yielded, so no subscriber ever sees a duplicate, and a subscriber slower than the camera skips to the newest
+/// frame instead of working through a backlog. Publishing a frame wakes each waiting subscriber once and hands it
+/// the same shared bytes: the cost is one resume per waiting subscriber, and no copy.
+///
+/// A camera that throws or ends is restarted after a backoff while subscribers remain; they stay subscribed and
+/// resume when frames flow again, and ``status`` shows the error.
+///
+/// The broadcaster is a `Service`: its ``run()`` owns the camera's task. Run it in a `ServiceGroup` next to the
+/// HTTP server, or in a task of your own:
+///
+/// ```swift
+/// let broadcaster = FrameBroadcaster(source: try EmulatedCamera(), driverName: "emulated", logger: logger)
+/// try await withThrowingDiscardingTaskGroup { group in
+///     group.addTask { try await broadcaster.run() }
+///     for await frame in broadcaster.subscribe().prefix(3) {
+///         print(frame.sequence, frame.jpeg.count)
+///     }
+///     group.cancelAll()
+/// }
+/// ```
+public final class FrameBroadcaster: Service, Sendable {
+    /// The camera driver's name, for status and logs.
+    public let driverName: String
+    /// How the camera is run.
+    public let configuration: Configuration
+
+    let source: any FrameSource
+    let clock: FrameClock
+    let logger: Logger
+    let state = Mutex(BroadcastState())
+    /// Numbers each wait for a frame, so that a cancelled wait can be found.
+    private let waiterIDs = Atomic<UInt64>(0)
+
+    /// Creates a broadcaster for a camera; the camera starts when the first subscriber arrives after ``run()``
+    /// has begun.
+    /// - Parameters:
+    ///   - source: the camera driver.
+    ///   - driverName: the driver's name, shown in status and logs.
+    ///   - configuration: the idle timeout and the restart backoff.
+    ///   - clock: measures the idle timeout, the backoff and frame ages; tests pass a manual clock.
+    ///   - logger: where camera starts, stops and failures are logged.
+    public init(
+        source: any FrameSource,
+        driverName: String = "camera",
+        configuration: Configuration = Configuration(),
+        clock: some Clock<Duration> = ContinuousClock(),
+        logger: Logger
+    ) {
+        self.source = source
+        self.driverName = driverName
+        self.configuration = configuration
+        self.clock = FrameClock(clock)
+        var logger = logger
+        logger[metadataKey: "camera"] = "\(driverName)"
+        self.logger = logger
+    }
+
+    /// Starts watching: the camera starts if it is stopped, and stays on at least as long as the subscription
+    /// lives (until its last copy and iterator are gone).
+    ///
+    /// The first frame is the newest one if the camera is streaming, otherwise the next one the camera makes.
+    public func subscribe() -> FrameSubscription {
+        let (first, loopWaiter) = state.withLock { state in
+            state.subscribers += 1
+            let loopWaiter = state.subscribers == 1 ? state.takeLoopWaiter() : nil
+            return (state.firstSequenceForNewSubscriber, loopWaiter)
+        }
+        loopWaiter?.resume()
+        return FrameSubscription(lease: SubscriptionLease(broadcaster: self), startingAfter: first)
+    }
+
+    /// The camera's state now.
+    public var status: CameraStatus {
+        let now = clock.now()
+        return state.withLock { state in
+            CameraStatus(
+                driver: driverName,
+                phase: state.phase,
+                subscribers: state.subscribers,
+                framesProduced: state.framesProduced,
+                framesPerSecond: state.rate.framesPerSecond(now: now),
+                lastFrameSequence: state.latest?.sequence,
+                lastFrameTime: state.latest?.captureTime,
+                lastError: state.lastError,
+                lastErrorTime: state.lastErrorTime,
+                restarts: state.restarts
+            )
+        }
+    }
+
+    /// Runs the camera whenever anyone watches, until the task is cancelled or a graceful shutdown begins; then
+    /// the camera is released and every subscription ends.
+    /// - Throws: ``FrameBroadcasterError/alreadyRunning`` if called a second time.
+    public func run() async throws {
+        try state.withLock { state in
+            guard state.lifecycle == .notStarted else { throw FrameBroadcasterError.alreadyRunning }
+            state.lifecycle = .running
+        }
+        defer { shutDown() }
+        await cancelWhenGracefulShutdown { await self.runCameraWhileWatched() }
+    }
+
+    /// Starts the camera when the first subscriber arrives and stops it when the idle timeout has passed.
+    private func runCameraWhileWatched() async {
+        while await waitForSubscribers(present: true) {
+            logger.info("camera starting", metadata: ["reason": "first viewer"])
+            let reason = await withDiscardingTaskGroup { group in
+                group.addTask { await self.captureWithRestarts() }
+                let reason = await self.waitUntilIdle()
+                group.cancelAll()
+                return reason
+            }
+            let left = state.withLock { state in
+                state.phase = .stopped
+                state.rate.reset()
+                return state.subscribers
+            }
+            logger.info("camera stopped", metadata: ["reason": "\(reason)", "subscribers": "\(left)"])
+        }
+    }
+
+    /// Returns why the camera should stop: the idle timeout passed with nobody watching, or shutdown.
+    private func waitUntilIdle() async -> String {
+        while await waitForSubscribers(present: false) {
+            guard let idleTimeout = configuration.idleTimeout else {
+                // Never idle: run until shutdown.
+                _ = await waitForSubscribers(present: nil)
+                return "shutdown"
+            }
+            let leftAt = state.withLock { $0.lastSubscriberLeftAt }
+            do {
+                try await clock.sleep(until: leftAt + idleTimeout)
+            } catch {
+                return "shutdown"
+            }
+            let stillIdle = state.withLock { state in
+                guard state.subscribers == 0, state.lastSubscriberLeftAt == leftAt else { return false }
+                // From now on the newest frame is stale: a new subscriber waits for the next start's first frame.
+                state.phase = .stopped
+                return true
+            }
+            if stillIdle {
+                return "idle timeout: no viewer for \(idleTimeout)"
+            }
+        }
+        return "shutdown"
+    }
+
+    /// Waits until someone subscribes (`present: true`), everyone has gone (`false`), or forever (`nil`).
+    /// - Returns: `false` if the task was cancelled first.
+    private func waitForSubscribers(present: Bool?) async -> Bool {
+        func isMet(_ state: BroadcastState) -> Bool {
+            guard let present else { return false }
+            return (state.subscribers > 0) == present
+        }
+        while !Task.isCancelled {
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let ready = state.withLock { state in
+                        guard !isMet(state), !Task.isCancelled else { return true }
+                        state.loopWaiter = continuation
+                        return false
+                    }
+                    if ready { continuation.resume() }
+                }
+            } onCancel: {
+                state.withLock { $0.takeLoopWaiter() }?.resume()
+            }
+            if state.withLock({ isMet($0) }) { return !Task.isCancelled }
+        }
+        return false
+    }
+
+    /// Runs the camera, restarting it after a backoff whenever it fails or ends, until cancelled.
+    private func captureWithRestarts() async {
+        while !Task.isCancelled {
+            state.withLock { $0.phase = .starting }
+            let failure: any Error
+            do {
+                try await publishFrames(of: source)
+                failure = FrameBroadcasterError.sourceEnded(driver: driverName)
+            } catch {
+                failure = error
+            }
+            if Task.isCancelled { return }
+            let failures = state.withLock { state in
+                state.phase = .retrying
+                state.lastError = "\(failure)"
+                state.lastErrorTime = Date()
+                state.consecutiveFailures += 1
+                return state.consecutiveFailures
+            }
+            let delay = configuration.restartBackoff.delay(afterFailures: failures)
+            logger.error(
+                "camera failed: \(failure)",
+                metadata: ["retryIn": "\(delay)", "failuresInARow": "\(failures)"]
+            )
+            do {
+                try await clock.sleep(for: delay)
+            } catch {
+                return
+            }
+            state.withLock { $0.restarts += 1 }
+        }
+    }
+
+    private func publishFrames<Source: FrameSource>(of source: Source) async throws {
+        for try await image in source.frames() {
+            publish(image)
+        }
+    }
+
+    /// Makes the image the newest frame and wakes every subscriber that waits for one.
+    private func publish(_ image: JPEGImage) {
+        let now = clock.now()
+        let published = state.withLock { state -> (Frame, [UInt64: CheckedContinuation<Frame?, Never>], Bool)? in
+            // A frame that comes while the camera is being stopped is not published.
+            guard state.phase != .stopped else { return nil }
+            let frame = Frame(sequence: state.nextSequence, image: image, publishedAt: now)
+            state.nextSequence += 1
+            state.latest = frame
+            state.framesProduced += 1
+            state.rate.record(now)
+            let recovered = state.consecutiveFailures > 0
+            state.consecutiveFailures = 0
+            state.phase = .streaming
+            let waiters = state.frameWaiters
+            state.frameWaiters.removeAll(keepingCapacity: true)
+            return (frame, waiters, recovered)
+        }
+        guard let (frame, waiters, recovered) = published else { return }
+        if recovered {
+            logger.info("camera recovered", metadata: ["frame": "\(frame.sequence)"])
+        }
+        for waiter in waiters.values {
+            waiter.resume(returning: frame)
+        }
+    }
+
+    /// The newest frame if it is newer than `sequence`, otherwise the next frame published.
+    /// - Returns: `nil` if the task is cancelled or the broadcaster shuts down first.
+    func nextFrame(after sequence: UInt64) async -> Frame? {
+        let id = waiterIDs.add(1, ordering: .relaxed).newValue
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Frame?, Never>) in
+                let ready: Frame?? = state.withLock { state in
+                    if let latest = state.latest, latest.sequence > sequence { return .some(latest) }
+                    if state.lifecycle == .shutDown || Task.isCancelled { return .some(nil) }
+                    state.frameWaiters[id] = continuation
+                    return .none
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        } onCancel: {
+            state.withLock { $0.frameWaiters.removeValue(forKey: id) }?.resume(returning: nil)
+        }
+    }
+
+    /// Ends a subscription; called when its last copy is gone.
+    func unsubscribe() {
+        let now = clock.now()
+        // No wait of this subscription can be pending: a waiting iterator holds the subscription's lease.
+        let loopWaiter = state.withLock { state in
+            state.subscribers -= 1
+            guard state.subscribers == 0 else { return nil as CheckedContinuation<Void, Never>? }
+            state.lastSubscriberLeftAt = now
+            return state.takeLoopWaiter()
+        }
+        loopWaiter?.resume()
+    }
+
+    /// Marks the broadcaster stopped for good and ends every subscription.
+    private func shutDown() {
+        let waiters = state.withLock { state in
+            state.lifecycle = .shutDown
+            state.phase = .stopped
+            let waiters = state.frameWaiters
+            state.frameWaiters = [:]
+            return waiters
+        }
+        for waiter in waiters.values {
+            waiter.resume(returning: nil)
+        }
+    }
+}

@@ -1,0 +1,62 @@
+/// One viewer's frames from a ``FrameBroadcaster``: only frames it has not seen, newest first.
+///
+/// Iterating waits for the next frame; a frame it receives is always newer than the one before, so there are no
+/// duplicates, and if the viewer was busy while the camera made several frames, it gets only the newest of them.
+/// Nothing is queued per subscription. The sequence ends when its task is cancelled or the broadcaster shuts down.
+///
+/// The subscription keeps the camera running until it and all its iterators are gone.
+public struct FrameSubscription: AsyncSequence, Sendable {
+    /// A frame.
+    public typealias Element = Frame
+    /// Iteration does not fail: it ends.
+    public typealias Failure = Never
+
+    let lease: SubscriptionLease
+    /// Frames up to this sequence number count as seen.
+    let startingAfter: UInt64
+
+    init(lease: SubscriptionLease, startingAfter: UInt64) {
+        self.lease = lease
+        self.startingAfter = startingAfter
+    }
+
+    /// Makes an iterator whose first frame is the subscription's first frame.
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(lease: lease, lastSequence: startingAfter)
+    }
+
+    /// Yields frames newer than the last one it yielded.
+    public struct Iterator: AsyncIteratorProtocol, Sendable {
+        /// A frame.
+        public typealias Element = Frame
+        /// Iteration does not fail: it ends.
+        public typealias Failure = Never
+
+        let lease: SubscriptionLease
+        /// The sequence number of the last frame this iterator yielded (or of the last frame before it began).
+        public private(set) var lastSequence: UInt64
+
+        /// The next frame newer than ``lastSequence``, as soon as there is one; `nil` when the task is cancelled or
+        /// the broadcaster shuts down.
+        public mutating func next() async -> Frame? {
+            guard let frame = await lease.broadcaster.nextFrame(after: lastSequence) else {
+                return nil
+            }
+            lastSequence = frame.sequence
+            return frame
+        }
+    }
+}
+
+/// Counts as one subscriber of a broadcaster for as long as it lives.
+final class SubscriptionLease: Sendable {
+    let broadcaster: FrameBroadcaster
+
+    init(broadcaster: FrameBroadcaster) {
+        self.broadcaster = broadcaster
+    }
+
+    deinit {
+        broadcaster.unsubscribe()
+    }
+}

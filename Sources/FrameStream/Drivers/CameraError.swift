@@ -1,0 +1,25 @@
+/// Why a camera could not be opened or stopped delivering frames, in words that say what to do.
+public enum CameraError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A folder of images holds no JPEG files.
+    case noImages(directory: String)
+    /// A file could not be read.
+    case unreadableFile(path: String, reason: String)
+    /// A file is not a JPEG image.
+    case notJPEG(path: String)
+    /// An option has a value the driver cannot use.
+    case invalidOption(name: String, value: String, expected: String)
+
+    /// What went wrong and what to do about it.
+    public var description: String {
+        switch self {
+        case .noImages(let directory):
+            "no JPEG images (*.jpg, *.jpeg) in \(directory): put some there or choose another folder"
+        case .unreadableFile(let path, let reason):
+            "cannot read \(path): \(reason)"
+        case .notJPEG(let path):
+            "\(path) is not a JPEG image (it does not start with FF D8): convert it to JPEG or remove it"
+        case .invalidOption(let name, let value, let expected):
+            "invalid \(name) '\(value)': expected \(expected)"
+        }
+    }
+}

@@ -1,0 +1,43 @@
+/// The options a user can give any camera driver, as they come from a command line or the environment.
+///
+/// Each driver reads the options it understands and ignores the rest; drivers also offer a typed configuration
+/// of their own for use from Swift. Options a third-party driver needs go in ``extra``.
+public struct CameraOptions: Sendable, Hashable {
+    /// The device to open, such as `/dev/video0`.
+    public var device: String?
+    /// The frame size to ask the camera for.
+    public var size: FrameSize?
+    /// The camera's own frame rate, in frames per second.
+    public var framesPerSecond: Double?
+    /// JPEG quality, 1 to 100, for drivers that encode.
+    public var quality: Int?
+    /// A folder of JPEG files, for the emulated camera.
+    public var framesDirectory: String?
+    /// A shell command that writes Motion-JPEG to its standard output.
+    public var command: String?
+    /// The address of an upstream stream.
+    public var url: String?
+    /// Options of drivers defined outside this library, by name.
+    public var extra: [String: String]
+
+    /// Creates options; every option not given is left to the driver's default.
+    public init(
+        device: String? = nil,
+        size: FrameSize? = nil,
+        framesPerSecond: Double? = nil,
+        quality: Int? = nil,
+        framesDirectory: String? = nil,
+        command: String? = nil,
+        url: String? = nil,
+        extra: [String: String] = [:]
+    ) {
+        self.device = device
+        self.size = size
+        self.framesPerSecond = framesPerSecond
+        self.quality = quality
+        self.framesDirectory = framesDirectory
+        self.command = command
+        self.url = url
+        self.extra = extra
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+
+/// A camera that needs no hardware: it repeats a few JPEG images at a fixed rate.
+///
+/// By default it shows the three numbered images in the package's `Fixtures` folder (`1.jpg`, `2.jpg`, `3.jpg`)
+/// at one frame per second, as the emulated camera of "Flask Video Streaming Revisited" does. Give it a folder to
+/// show other images, in file-name order.
+///
+/// ```swift
+/// let camera = try EmulatedCamera(configuration: .init(framesDirectory: "/srv/slides", framesPerSecond: 0.2))
+/// ```
+public struct EmulatedCamera: FrameSource {
+    /// How the emulated camera behaves.
+    public struct Configuration: Sendable, Hashable {
+        /// A folder of JPEG files to show in file-name order; `nil` for the three bundled images.
+        public var framesDirectory: String?
+        /// Frames per second; the article's camera shows 1.
+        public var framesPerSecond: Double
+
+        /// Creates a configuration.
+        public init(framesDirectory: String? = nil, framesPerSecond: Double = 1) {
+            self.framesDirectory = framesDirectory
+            self.framesPerSecond = framesPerSecond
+        }
+
+        /// Reads the options the emulated camera understands: ``CameraOptions/framesDirectory`` and
+        /// ``CameraOptions/framesPerSecond``.
+        public init(options: CameraOptions) {
+            self.init(framesDirectory: options.framesDirectory, framesPerSecond: options.framesPerSecond ?? 1)
+        }
+    }
+
+    /// The folder that holds the bundled images, found at build time from this file's place in the package.
+    public static let bundledFramesDirectory: String = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent()  // Drivers
+        .deletingLastPathComponent()  // FrameStream
+        .deletingLastPathComponent()  // Sources
+        .deletingLastPathComponent()  // package root
+        .appendingPathComponent("Fixtures")
+        .path
+
+    /// The images, in the order they are shown.
+    public let images: [[UInt8]]
+    /// The time between two frames.
+    public let frameInterval: Duration
+    private let clock: FrameClock
+
+    /// Loads the images and makes the camera.
+    /// - Parameters:
+    ///   - configuration: the folder and the rate.
+    ///   - clock: paces the frames; tests pass a manual clock.
+    /// - Throws: ``CameraError`` when the folder holds no readable JPEG or the rate is not positive.
+    public init(configuration: Configuration = Configuration(), clock: some Clock<Duration> = ContinuousClock()) throws
+    {
+        guard configuration.framesPerSecond > 0, configuration.framesPerSecond <= 1000 else {
+            throw CameraError.invalidOption(
+                name: "frame rate",
+                value: "\(configuration.framesPerSecond)",
+                expected: "more than 0 and at most 1000 frames per second"
+            )
+        }
+        let directory = configuration.framesDirectory ?? Self.bundledFramesDirectory
+        self.images = try JPEGFolder(path: directory).readImages()
+        self.frameInterval = .seconds(1 / configuration.framesPerSecond)
+        self.clock = FrameClock(clock)
+    }
+
+    /// The images, one every ``frameInterval``, the first at once, repeating without end.
+    public func frames() -> Frames {
+        Frames(images: images, interval: frameInterval, clock: clock)
+    }
+
+    /// The endless sequence of the emulated camera's images.
+    public struct Frames: AsyncSequence, Sendable {
+        let images: [[UInt8]]
+        let interval: Duration
+        let clock: FrameClock
+
+        /// Makes an iterator that starts with the first image.
+        public func makeAsyncIterator() -> Iterator {
+            Iterator(frames: self)
+        }
+
+        /// Yields the images in turn, paced by the clock; throws `CancellationError` when its task is cancelled.
+        public struct Iterator: AsyncIteratorProtocol {
+            let frames: Frames
+            var index = 0
+            var deadline: Duration?
+
+            /// The next image, once its time has come.
+            public mutating func next() async throws -> JPEGImage? {
+                if let deadline {
+                    try await frames.clock.sleep(until: deadline)
+                } else {
+                    try Task.checkCancellation()
+                }
+                let now = frames.clock.now()
+                // Keep to the schedule, but never try to catch up on frames a slow consumer missed.
+                let next = (deadline ?? now) + frames.interval
+                deadline = next > now ? next : now + frames.interval
+                defer { index += 1 }
+                return JPEGImage(bytes: frames.images[index % frames.images.count])
+            }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+/// Why a camera driver could not be selected.
+public enum FrameSourceRegistryError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// No driver has this name; `known` lists the names there are.
+    case unknownDriver(String, known: [String])
+
+    /// What went wrong and what to do about it.
+    public var description: String {
+        switch self {
+        case .unknownDriver(let name, let known):
+            "unknown camera driver '\(name)': set CAMERA (or --camera) to one of: \(known.joined(separator: ", "))"
+        }
+    }
+}
