@@ -79,3 +79,24 @@ for target in package.targets where [.executable, .test, .regular].contains(targ
     settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
     target.swiftSettings = settings
 }
+
+// Micro-benchmarks (ordo-one/benchmark) only when asked for, so that plain builds and CI do not resolve or build
+// them: `FRAMESTREAM_BENCHMARKS=1 swift package benchmark` (or `make microbench`).
+if Context.environment["FRAMESTREAM_BENCHMARKS"] != nil {
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"])
+    )
+    package.targets.append(
+        .executableTarget(
+            name: "FrameStreamBenchmarks",
+            dependencies: [
+                "FrameStream",
+                "FrameStreamTesting",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/FrameStreamBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    )
+}

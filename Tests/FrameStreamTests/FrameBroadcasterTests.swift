@@ -1,6 +1,7 @@
-import FrameStream
 import FrameStreamTesting
 import Testing
+
+@testable import FrameStream
 
 @Suite(.timeLimit(.minutes(1)))
 struct FrameBroadcasterTests {
@@ -289,6 +290,58 @@ struct FrameBroadcasterTests {
             #expect(status.lastFrameTime != nil)
             #expect(abs(status.framesPerSecond - 10) < 0.01)
             #expect(status.isRunning)
+        }
+    }
+
+    @Test func heartbeatWakesOnlyWhenTheCameraDeliversNothingForAnInterval() async throws {
+        let camera = ManualCamera()
+        let clock = ManualClock()
+        try await withRunningBroadcaster(of: camera, clock: clock, heartbeatInterval: .seconds(5)) { broadcaster in
+            let subscription = broadcaster.subscribe()
+            await camera.waitForStarts(1)
+            await clock.waitForSleepers(1)  // the heartbeat ticker
+            camera.send(testImage(1))
+
+            func nextEvent(after sequence: UInt64) async -> Task<String, Never> {
+                let waiting = Task {
+                    var events = FrameSubscription.Iterator(lease: subscription.lease, lastSequence: sequence)
+                    switch await events.nextEvent() {
+                    case .frame(let frame): return "frame \(frame.sequence)"
+                    case .noNewFrame: return "no new frame"
+                    case nil: return "ended"
+                    }
+                }
+                while broadcaster.waitingSubscribers == 0 { await Task.yield() }
+                return waiting
+            }
+
+            // Frame 1 came in the first interval: its tick wakes nobody.
+            let first = await nextEvent(after: 1)
+            clock.advance(by: .seconds(5))
+            await clock.waitForSleepers(1)
+            camera.send(testImage(2))
+            #expect(await first.value == "frame 2")
+
+            // Frame 2 came in the second interval; nothing in the third: a heartbeat at its end.
+            let second = await nextEvent(after: 2)
+            clock.advance(by: .seconds(5))
+            await clock.waitForSleepers(1)
+            #expect(broadcaster.waitingSubscribers == 1)
+            clock.advance(by: .seconds(5))
+            #expect(await second.value == "no new frame")
+
+            // Plain iteration never sees heartbeats.
+            let plain = Task {
+                var frames = FrameSubscription.Iterator(lease: subscription.lease, lastSequence: 2)
+                return await frames.next()?.sequence
+            }
+            while broadcaster.waitingSubscribers == 0 { await Task.yield() }
+            await clock.waitForSleepers(1)
+            clock.advance(by: .seconds(5))
+            await clock.waitForSleepers(1)
+            #expect(broadcaster.waitingSubscribers == 1)
+            camera.send(testImage(3))
+            #expect(await plain.value == 3)
         }
     }
 }

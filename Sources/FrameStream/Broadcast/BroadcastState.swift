@@ -19,7 +19,9 @@ struct BroadcastState {
     /// When the subscriber count last fell to zero, on the broadcaster's clock.
     var lastSubscriberLeftAt: Duration = .zero
     /// Subscribers waiting for a frame newer than the one they have, by wait.
-    var frameWaiters: [UInt64: CheckedContinuation<Frame?, Never>] = [:]
+    var frameWaiters: [UInt64: FrameWaiter] = [:]
+    /// `framesProduced` at the last heartbeat tick.
+    var framesAtLastHeartbeat: UInt64 = 0
     /// The run loop, waiting for the subscriber count to change.
     var loopWaiter: CheckedContinuation<Void, Never>?
 
@@ -42,4 +44,15 @@ struct BroadcastState {
         defer { loopWaiter = nil }
         return loopWaiter
     }
+}
+
+/// A subscriber waiting for its next frame.
+///
+/// The continuation is unsafe (it skips the checked continuation's allocation on every wait) but is resumed exactly
+/// once: it is resumed only by whoever removes it from ``BroadcastState/frameWaiters`` under the lock, or, if it
+/// never got there, by the code that declined to add it.
+struct FrameWaiter {
+    let continuation: UnsafeContinuation<FrameSubscription.Event?, Never>
+    /// Whether it is to be woken by a heartbeat when the camera delivers nothing new for a heartbeat interval.
+    let wantsHeartbeats: Bool
 }

@@ -6,11 +6,20 @@ extension FrameBroadcaster {
         public var idleTimeout: Duration?
         /// How long to wait before restarting a camera that failed or ended.
         public var restartBackoff: RestartBackoff
+        /// When the camera delivers nothing new for this long, subscribers that asked for heartbeats
+        /// (``FrameSubscription/Iterator/nextEvent()``) get ``FrameSubscription/Event/noNewFrame``, so that a stream
+        /// can re-send its last frame before proxies and browsers time out; `nil` for no heartbeats.
+        public var heartbeatInterval: Duration?
 
         /// Creates a configuration.
-        public init(idleTimeout: Duration? = .seconds(10), restartBackoff: RestartBackoff = RestartBackoff()) {
+        public init(
+            idleTimeout: Duration? = .seconds(10),
+            restartBackoff: RestartBackoff = RestartBackoff(),
+            heartbeatInterval: Duration? = .seconds(5)
+        ) {
             self.idleTimeout = idleTimeout
             self.restartBackoff = restartBackoff
+            self.heartbeatInterval = heartbeatInterval
         }
     }
 }

@@ -119,6 +119,9 @@ public final class FrameBroadcaster: Service, Sendable {
             logger.info("camera starting", metadata: ["reason": "first viewer"])
             let reason = await withDiscardingTaskGroup { group in
                 group.addTask { await self.captureWithRestarts() }
+                if let interval = self.configuration.heartbeatInterval {
+                    group.addTask { await self.tickHeartbeats(every: interval) }
+                }
                 let reason = await self.waitUntilIdle()
                 group.cancelAll()
                 return reason
@@ -226,7 +229,7 @@ public final class FrameBroadcaster: Service, Sendable {
     /// Makes the image the newest frame and wakes every subscriber that waits for one.
     private func publish(_ image: JPEGImage) {
         let now = clock.now()
-        let published = state.withLock { state -> (Frame, [UInt64: CheckedContinuation<Frame?, Never>], Bool)? in
+        let published = state.withLock { state -> (Frame, [UInt64: FrameWaiter], Bool)? in
             // A frame that comes while the camera is being stopped is not published.
             guard state.phase != .stopped else { return nil }
             let frame = Frame(sequence: state.nextSequence, image: image, publishedAt: now)
@@ -246,28 +249,55 @@ public final class FrameBroadcaster: Service, Sendable {
             logger.info("camera recovered", metadata: ["frame": "\(frame.sequence)"])
         }
         for waiter in waiters.values {
-            waiter.resume(returning: frame)
+            waiter.continuation.resume(returning: .frame(frame))
         }
     }
 
-    /// The newest frame if it is newer than `sequence`, otherwise the next frame published.
+    /// The newest frame if it is newer than `sequence`, otherwise the next frame published, or with
+    /// `heartbeats`, ``FrameSubscription/Event/noNewFrame`` if the camera delivers nothing for a heartbeat interval.
     /// - Returns: `nil` if the task is cancelled or the broadcaster shuts down first.
-    func nextFrame(after sequence: UInt64) async -> Frame? {
+    func nextEvent(after sequence: UInt64, heartbeats: Bool) async -> FrameSubscription.Event? {
         let id = waiterIDs.add(1, ordering: .relaxed).newValue
         return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Frame?, Never>) in
-                let ready: Frame?? = state.withLock { state in
-                    if let latest = state.latest, latest.sequence > sequence { return .some(latest) }
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<FrameSubscription.Event?, Never>) in
+                let ready: FrameSubscription.Event?? = state.withLock { state in
+                    if let latest = state.latest, latest.sequence > sequence { return .some(.frame(latest)) }
                     if state.lifecycle == .shutDown || Task.isCancelled { return .some(nil) }
-                    state.frameWaiters[id] = continuation
+                    state.frameWaiters[id] = FrameWaiter(continuation: continuation, wantsHeartbeats: heartbeats)
                     return .none
                 }
                 if let ready { continuation.resume(returning: ready) }
             }
         } onCancel: {
-            state.withLock { $0.frameWaiters.removeValue(forKey: id) }?.resume(returning: nil)
+            state.withLock { $0.frameWaiters.removeValue(forKey: id) }?.continuation.resume(returning: nil)
         }
     }
+
+    /// Every heartbeat interval in which the camera published nothing, wakes the subscribers that asked for
+    /// heartbeats, so that they can keep their connections alive. Runs while the camera is on, until cancelled.
+    private func tickHeartbeats(every interval: Duration) async {
+        state.withLock { $0.framesAtLastHeartbeat = $0.framesProduced }
+        while true {
+            do {
+                try await clock.sleep(for: interval)
+            } catch {
+                return
+            }
+            let waiters = state.withLock { state -> [FrameWaiter] in
+                defer { state.framesAtLastHeartbeat = state.framesProduced }
+                guard state.framesProduced == state.framesAtLastHeartbeat else { return [] }
+                let waiting = state.frameWaiters.filter(\.value.wantsHeartbeats)
+                for id in waiting.keys { state.frameWaiters[id] = nil }
+                return Array(waiting.values)
+            }
+            for waiter in waiters {
+                waiter.continuation.resume(returning: .noNewFrame)
+            }
+        }
+    }
+
+    /// How many subscribers wait for a frame now.
+    var waitingSubscribers: Int { state.withLock { $0.frameWaiters.count } }
 
     /// Ends a subscription; called when its last copy is gone.
     func unsubscribe() {
@@ -292,7 +322,7 @@ public final class FrameBroadcaster: Service, Sendable {
             return waiters
         }
         for waiter in waiters.values {
-            waiter.resume(returning: nil)
+            waiter.continuation.resume(returning: nil)
         }
     }
 }

@@ -39,12 +39,32 @@ public struct FrameSubscription: AsyncSequence, Sendable {
         /// The next frame newer than ``lastSequence``, as soon as there is one; `nil` when the task is cancelled or
         /// the broadcaster shuts down.
         public mutating func next() async -> Frame? {
-            guard let frame = await lease.broadcaster.nextFrame(after: lastSequence) else {
-                return nil
+            while let event = await lease.broadcaster.nextEvent(after: lastSequence, heartbeats: false) {
+                if case .frame(let frame) = event {
+                    lastSequence = frame.sequence
+                    return frame
+                }
             }
-            lastSequence = frame.sequence
-            return frame
+            return nil
         }
+
+        /// The next frame newer than ``lastSequence``, or ``Event/noNewFrame`` when the camera has delivered nothing
+        /// for the broadcaster's heartbeat interval; `nil` when the task is cancelled or the broadcaster shuts down.
+        public mutating func nextEvent() async -> Event? {
+            let event = await lease.broadcaster.nextEvent(after: lastSequence, heartbeats: true)
+            if case .frame(let frame) = event {
+                lastSequence = frame.sequence
+            }
+            return event
+        }
+    }
+
+    /// What a subscriber waiting with ``Iterator/nextEvent()`` is woken by.
+    public enum Event: Sendable {
+        /// A frame newer than the last one.
+        case frame(Frame)
+        /// The camera delivered nothing new for a heartbeat interval.
+        case noNewFrame
     }
 }
 

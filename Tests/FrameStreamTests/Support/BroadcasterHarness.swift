@@ -16,12 +16,13 @@ func withRunningBroadcaster<Result: Sendable>(
     clock: ManualClock,
     idleTimeout: Duration? = .seconds(10),
     backoff: RestartBackoff = RestartBackoff(initial: .seconds(1), maximum: .seconds(4)),
+    heartbeatInterval: Duration? = nil,
     _ body: (FrameBroadcaster) async throws -> Result
 ) async throws -> Result {
     let broadcaster = FrameBroadcaster(
         source: camera,
         driverName: "manual",
-        configuration: .init(idleTimeout: idleTimeout, restartBackoff: backoff),
+        configuration: .init(idleTimeout: idleTimeout, restartBackoff: backoff, heartbeatInterval: heartbeatInterval),
         clock: clock,
         logger: quietLogger
     )
