@@ -273,6 +273,26 @@ struct FrameBroadcasterTests {
         }
     }
 
+    @Test func endingASubscriptionWakesItsWaitingIteratorAndNoOther() async throws {
+        let camera = ManualCamera()
+        try await withRunningBroadcaster(of: camera, clock: ManualClock()) { broadcaster in
+            let ending = broadcaster.subscribe()
+            var other = broadcaster.subscribe().makeAsyncIterator()
+            let waiting = Task {
+                var frames = ending.makeAsyncIterator()
+                return await frames.next()
+            }
+            await camera.waitForStarts(1)
+            while broadcaster.waitingSubscribers == 0 { await Task.yield() }
+            ending.end()
+            #expect(await waiting.value == nil)
+            var later = ending.makeAsyncIterator()
+            camera.send(testImage(1))
+            #expect(await other.next()?.sequence == 1)
+            #expect(await later.next() == nil)
+        }
+    }
+
     @Test func statusCountsFramesAndMeasuresTheRate() async throws {
         let camera = ManualCamera()
         let clock = ManualClock()

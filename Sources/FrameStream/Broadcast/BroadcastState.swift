@@ -22,6 +22,7 @@ struct BroadcastState {
     var frameWaiters: [UInt64: FrameWaiter] = [:]
     /// `framesProduced` at the last heartbeat tick.
     var framesAtLastHeartbeat: UInt64 = 0
+    var nextSubscriptionID: UInt64 = 0
     /// The run loop, waiting for the subscriber count to change.
     var loopWaiter: CheckedContinuation<Void, Never>?
 
@@ -55,4 +56,6 @@ struct FrameWaiter {
     let continuation: UnsafeContinuation<FrameSubscription.Event?, Never>
     /// Whether it is to be woken by a heartbeat when the camera delivers nothing new for a heartbeat interval.
     let wantsHeartbeats: Bool
+    /// The subscription that waits.
+    let subscription: UInt64
 }

@@ -73,13 +73,14 @@ public final class FrameBroadcaster: Service, Sendable {
     ///
     /// The first frame is the newest one if the camera is streaming, otherwise the next one the camera makes.
     public func subscribe() -> FrameSubscription {
-        let (first, loopWaiter) = state.withLock { state in
+        let (id, first, loopWaiter) = state.withLock { state in
             state.subscribers += 1
+            state.nextSubscriptionID += 1
             let loopWaiter = state.subscribers == 1 ? state.takeLoopWaiter() : nil
-            return (state.firstSequenceForNewSubscriber, loopWaiter)
+            return (state.nextSubscriptionID, state.firstSequenceForNewSubscriber, loopWaiter)
         }
         loopWaiter?.resume()
-        return FrameSubscription(lease: SubscriptionLease(broadcaster: self), startingAfter: first)
+        return FrameSubscription(lease: SubscriptionLease(broadcaster: self, id: id), startingAfter: first)
     }
 
     /// The camera's state now.
@@ -256,14 +257,19 @@ public final class FrameBroadcaster: Service, Sendable {
     /// The newest frame if it is newer than `sequence`, otherwise the next frame published, or with
     /// `heartbeats`, ``FrameSubscription/Event/noNewFrame`` if the camera delivers nothing for a heartbeat interval.
     /// - Returns: `nil` if the task is cancelled or the broadcaster shuts down first.
-    func nextEvent(after sequence: UInt64, heartbeats: Bool) async -> FrameSubscription.Event? {
+    func nextEvent(after sequence: UInt64, heartbeats: Bool, lease: SubscriptionLease) async -> FrameSubscription.Event? {
         let id = waiterIDs.add(1, ordering: .relaxed).newValue
         return await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<FrameSubscription.Event?, Never>) in
                 let ready: FrameSubscription.Event?? = state.withLock { state in
+                    if lease.isEnded.load(ordering: .sequentiallyConsistent) { return .some(nil) }
                     if let latest = state.latest, latest.sequence > sequence { return .some(.frame(latest)) }
                     if state.lifecycle == .shutDown || Task.isCancelled { return .some(nil) }
-                    state.frameWaiters[id] = FrameWaiter(continuation: continuation, wantsHeartbeats: heartbeats)
+                    state.frameWaiters[id] = FrameWaiter(
+                        continuation: continuation,
+                        wantsHeartbeats: heartbeats,
+                        subscription: lease.id
+                    )
                     return .none
                 }
                 if let ready { continuation.resume(returning: ready) }
@@ -293,6 +299,18 @@ public final class FrameBroadcaster: Service, Sendable {
             for waiter in waiters {
                 waiter.continuation.resume(returning: .noNewFrame)
             }
+        }
+    }
+
+    /// Ends the waits of one subscription (``FrameSubscription/end()``).
+    func endWaits(of subscription: UInt64) {
+        let ended = state.withLock { state in
+            let ended = state.frameWaiters.filter { $0.value.subscription == subscription }
+            for id in ended.keys { state.frameWaiters[id] = nil }
+            return Array(ended.values)
+        }
+        for waiter in ended {
+            waiter.continuation.resume(returning: nil)
         }
     }
 

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// One viewer's frames from a ``FrameBroadcaster``: only frames it has not seen, newest first.
 ///
 /// Iterating waits for the next frame; a frame it receives is always newer than the one before, so there are no
@@ -20,6 +22,13 @@ public struct FrameSubscription: AsyncSequence, Sendable {
         self.startingAfter = startingAfter
     }
 
+    /// Ends the subscription now: iterators waiting for a frame return `nil` at once, and so does every later
+    /// call. For a stream that must end on a signal, such as a graceful shutdown, from outside its task.
+    public func end() {
+        lease.isEnded.store(true, ordering: .sequentiallyConsistent)
+        lease.broadcaster.endWaits(of: lease.id)
+    }
+
     /// Makes an iterator whose first frame is the subscription's first frame.
     public func makeAsyncIterator() -> Iterator {
         Iterator(lease: lease, lastSequence: startingAfter)
@@ -39,7 +48,7 @@ public struct FrameSubscription: AsyncSequence, Sendable {
         /// The next frame newer than ``lastSequence``, as soon as there is one; `nil` when the task is cancelled or
         /// the broadcaster shuts down.
         public mutating func next() async -> Frame? {
-            while let event = await lease.broadcaster.nextEvent(after: lastSequence, heartbeats: false) {
+            while let event = await lease.broadcaster.nextEvent(after: lastSequence, heartbeats: false, lease: lease) {
                 if case .frame(let frame) = event {
                     lastSequence = frame.sequence
                     return frame
@@ -51,7 +60,7 @@ public struct FrameSubscription: AsyncSequence, Sendable {
         /// The next frame newer than ``lastSequence``, or ``Event/noNewFrame`` when the camera has delivered nothing
         /// for the broadcaster's heartbeat interval; `nil` when the task is cancelled or the broadcaster shuts down.
         public mutating func nextEvent() async -> Event? {
-            let event = await lease.broadcaster.nextEvent(after: lastSequence, heartbeats: true)
+            let event = await lease.broadcaster.nextEvent(after: lastSequence, heartbeats: true, lease: lease)
             if case .frame(let frame) = event {
                 lastSequence = frame.sequence
             }
@@ -71,9 +80,13 @@ public struct FrameSubscription: AsyncSequence, Sendable {
 /// Counts as one subscriber of a broadcaster for as long as it lives.
 final class SubscriptionLease: Sendable {
     let broadcaster: FrameBroadcaster
+    let id: UInt64
+    /// Set by ``FrameSubscription/end()``; read under the broadcaster's lock before a wait is registered.
+    let isEnded = Atomic(false)
 
-    init(broadcaster: FrameBroadcaster) {
+    init(broadcaster: FrameBroadcaster, id: UInt64) {
         self.broadcaster = broadcaster
+        self.id = id
     }
 
     deinit {
