@@ -257,7 +257,8 @@ public final class FrameBroadcaster: Service, Sendable {
     /// The newest frame if it is newer than `sequence`, otherwise the next frame published, or with
     /// `heartbeats`, ``FrameSubscription/Event/noNewFrame`` if the camera delivers nothing for a heartbeat interval.
     /// - Returns: `nil` if the task is cancelled or the broadcaster shuts down first.
-    func nextEvent(after sequence: UInt64, heartbeats: Bool, lease: SubscriptionLease) async -> FrameSubscription.Event? {
+    func nextEvent(after sequence: UInt64, heartbeats: Bool, lease: SubscriptionLease) async -> FrameSubscription.Event?
+    {
         let id = waiterIDs.add(1, ordering: .relaxed).newValue
         return await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<FrameSubscription.Event?, Never>) in

@@ -1,0 +1,65 @@
+public import FrameStream
+public import NIOCore
+
+/// Delivers one viewer's Motion-JPEG stream: the per-viewer loop, free of any HTTP framework.
+///
+/// It writes one part at a time and asks for the next frame only when the write has returned, so a viewer whose
+/// connection is slower than the camera gets the newest frame each time instead of a backlog. With a frame-rate
+/// cap it waits out the interval first and then takes the newest frame, so the frames it sends are fresh and
+/// evenly spaced. When the camera delivers nothing for the broadcaster's heartbeat interval it sends the last part
+/// again, the only case in which a viewer sees a frame twice, so that proxies and browsers keep the connection.
+public struct MJPEGViewerStream: Sendable {
+    /// The parts, shared by all viewers.
+    public let parts: MJPEGPartCache
+    private let clock: FrameClock
+
+    /// Creates a stream writer.
+    /// - Parameters:
+    ///   - parts: the cache that builds each frame's part once for all viewers.
+    ///   - clock: paces capped viewers; tests pass a manual clock.
+    public init(parts: MJPEGPartCache, clock: some Clock<Duration> = ContinuousClock()) {
+        self.parts = parts
+        self.clock = FrameClock(clock)
+    }
+
+    /// Writes the stream until the subscription ends, the task is cancelled, or a write throws.
+    /// - Parameters:
+    ///   - subscription: the viewer's frames.
+    ///   - options: the viewer's frame-rate cap.
+    ///   - write: hands bytes to the connection; it should return only when the connection can take more.
+    public func run(
+        _ subscription: FrameSubscription,
+        options: StreamOptions = StreamOptions(),
+        write: (ByteBuffer) async throws -> Void
+    ) async throws {
+        try await write(parts.encoder.streamStart())
+        var events = subscription.makeAsyncIterator()
+        var lastPart: ByteBuffer?
+        let interval = options.maxFramesPerSecond.map { Duration.seconds(1 / $0) }
+        var nextAllowed = clock.now()
+        while true {
+            if interval != nil, nextAllowed > clock.now() {
+                try await clock.sleep(until: nextAllowed)
+            }
+            guard let event = await events.nextEvent() else { return }
+            let part: ByteBuffer
+            switch event {
+            case .frame(let frame):
+                part = parts.part(for: frame)
+                lastPart = part
+            case .noNewFrame:
+                guard let lastPart else { continue }
+                part = lastPart
+            }
+            try await write(part)
+            if let interval {
+                // Keep to the schedule; after a long gap (camera down) start a new one instead of bursting.
+                let sentAt = clock.now()
+                nextAllowed += interval
+                if nextAllowed < sentAt {
+                    nextAllowed = sentAt + interval
+                }
+            }
+        }
+    }
+}

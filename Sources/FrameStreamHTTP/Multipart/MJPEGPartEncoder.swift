@@ -1,0 +1,60 @@
+public import FrameStream
+public import NIOCore
+
+import struct Foundation.Date
+
+/// Writes frames as the parts of a `multipart/x-mixed-replace` Motion-JPEG stream, the format every browser plays
+/// in an `<img>` element.
+///
+/// The stream starts with a boundary line; each part then carries its headers, the JPEG, and the next boundary
+/// line, so a browser shows a frame as soon as its part arrives instead of one frame late:
+///
+/// ```
+/// --frame\r\n
+/// Content-Type: image/jpeg\r\n
+/// Content-Length: 45021\r\n
+/// X-Timestamp: 1764070000.123456\r\n
+/// X-Frame-Sequence: 42\r\n
+/// \r\n
+/// <JPEG bytes>\r\n
+/// --frame\r\n
+/// ```
+public struct MJPEGPartEncoder: Sendable {
+    /// The boundary between parts.
+    public let boundary: String
+
+    /// Creates an encoder with a boundary that cannot occur in the part headers.
+    public init(boundary: String = "frame") {
+        self.boundary = boundary
+    }
+
+    /// The response's `Content-Type`.
+    public var contentType: String { "multipart/x-mixed-replace; boundary=\(boundary)" }
+
+    /// The bytes that open the stream: the first boundary line.
+    public func streamStart(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+        allocator.buffer(string: "--\(boundary)\r\n")
+    }
+
+    /// One frame's part: headers, JPEG, and the boundary line that ends it.
+    public func part(for frame: Frame, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+        let headers =
+            "Content-Type: image/jpeg\r\n"
+            + "Content-Length: \(frame.jpeg.count)\r\n"
+            + "X-Timestamp: \(Self.unixSeconds(frame.captureTime))\r\n"
+            + "X-Frame-Sequence: \(frame.sequence)\r\n\r\n"
+        let trailer = "\r\n--\(boundary)\r\n"
+        var buffer = allocator.buffer(capacity: headers.utf8.count + frame.jpeg.count + trailer.utf8.count)
+        buffer.writeString(headers)
+        buffer.writeBytes(frame.jpeg)
+        buffer.writeString(trailer)
+        return buffer
+    }
+
+    /// Seconds since 1970 with six decimals, as `X-Timestamp` carries them.
+    static func unixSeconds(_ date: Date) -> String {
+        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let fraction = String(micros % 1_000_000)
+        return "\(micros / 1_000_000).\(String(repeating: "0", count: 6 - fraction.count))\(fraction)"
+    }
+}

@@ -1,0 +1,132 @@
+import AsyncHTTPClient
+import FrameStream
+import FrameStreamHTTP
+import FrameStreamTesting
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import Testing
+
+let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+/// A frame-sized stand-in JPEG (45 KB, like a 640x480 webcam frame) whose bytes tell which frame it is.
+func testImage(_ marker: UInt8, size: Int = 45_000) -> JPEGImage {
+    JPEGImage(bytes: [0xFF, 0xD8, marker] + [UInt8](repeating: marker, count: size) + [0xFF, 0xD9])
+}
+
+/// The example server's routes and connection handlers on a real socket (port 0), with a camera and a clock the
+/// test drives.
+struct LiveServer {
+    let camera: ManualCamera
+    let clock: ManualClock
+    let broadcaster: FrameBroadcaster
+    let port: Int
+    let client: HTTPClient
+    let group: ServiceGroup
+
+    /// Starts a graceful shutdown, as SIGTERM does.
+    func shutDown() async {
+        await group.triggerGracefulShutdown()
+    }
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// Runs `body` against a server, then shuts the server down gracefully; returns once the server has stopped.
+    static func run<Result: Sendable>(
+        idleTimeout: Duration? = .seconds(10),
+        heartbeatInterval: Duration? = nil,
+        endpoints configuration: MJPEGEndpoints.Configuration = .init(),
+        _ body: @Sendable (LiveServer) async throws -> Result
+    ) async throws -> Result {
+        let camera = ManualCamera()
+        let clock = ManualClock()
+        let broadcaster = FrameBroadcaster(
+            source: camera,
+            driverName: "manual",
+            configuration: .init(idleTimeout: idleTimeout, heartbeatInterval: heartbeatInterval),
+            clock: clock,
+            logger: quietLogger
+        )
+        let endpoints = MJPEGEndpoints(broadcaster: broadcaster, configuration: configuration, clock: clock)
+        let router = Router()
+        endpoints.addRoutes(to: router)
+        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
+        var app = Application(
+            router: router,
+            server: .http1(configuration: .init(additionalChannelHandlers: MJPEGEndpoints.connectionHandlers())),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in
+                portSink.yield(channel.localAddress?.port ?? 0)
+                portSink.finish()
+            },
+            logger: quietLogger
+        )
+        app.addServices(broadcaster)
+        let group = ServiceGroup(services: [app], logger: quietLogger)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            defer { tasks.cancelAll() }
+            var portIterator = ports.makeAsyncIterator()
+            let port = try #require(await portIterator.next())
+            let server = LiveServer(
+                camera: camera,
+                clock: clock,
+                broadcaster: broadcaster,
+                port: port,
+                client: client,
+                group: group
+            )
+            do {
+                let result = try await body(server)
+                await group.triggerGracefulShutdown()
+                try await tasks.next()
+                try await client.shutdown()
+                return result
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
+        }
+    }
+
+    /// Opens a stream and returns a reader of its parts.
+    func openStream(_ path: String = "/video_feed") async throws -> StreamViewer {
+        let response = try await client.execute(HTTPClientRequest(url: baseURL + path), timeout: .seconds(60))
+        return StreamViewer(response: response)
+    }
+
+    /// Sends a GET and collects the whole response.
+    func get(_ path: String) async throws -> (status: Int, headers: [String: String], body: [UInt8]) {
+        let response = try await client.execute(HTTPClientRequest(url: baseURL + path), timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 10 << 20)
+        var headers: [String: String] = [:]
+        for header in response.headers { headers[header.name.lowercased()] = header.value }
+        return (Int(response.status.code), headers, Array(buffer: body))
+    }
+}
+
+/// A viewer that reads a stream through AsyncHTTPClient, one part at a time.
+struct StreamViewer {
+    let status: Int
+    let contentType: String?
+    private var body: HTTPClientResponse.Body.AsyncIterator
+    private var reader = MultipartReader()
+
+    init(response: HTTPClientResponse) {
+        status = Int(response.status.code)
+        contentType = response.headers.first(name: "content-type")
+        body = response.body.makeAsyncIterator()
+    }
+
+    /// The next part, or `nil` when the stream has ended.
+    mutating func nextPart() async throws -> ReceivedPart? {
+        while true {
+            if let part = try reader.nextPart() { return part }
+            guard let chunk = try await body.next() else { return nil }
+            reader.feed(chunk.readableBytesView)
+        }
+    }
+}
