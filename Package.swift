@@ -60,6 +60,12 @@ let package = Package(
             dependencies: ["FrameStream", "FrameStreamTesting", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
+            name: "ExampleServerTests",
+            dependencies: [
+                "ExampleServer", "FrameStream", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
             name: "FrameStreamHTTPTests",
             dependencies: [
                 "FrameStream",

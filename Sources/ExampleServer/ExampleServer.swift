@@ -87,14 +87,12 @@ struct ExampleServer: AsyncParsableCommand {
         }
     }
 
-    func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = logLevel
-            return handler
-        }
-        let logger = Logger(label: "FrameStream")
-        let driverName = camera ?? ProcessInfo.processInfo.environment[FrameSourceRegistry.environmentVariable]
+    /// The driver's name and its camera, from `--camera` or `CAMERA` and the driver options.
+    func makeCamera(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> (name: String, source: any FrameSource) {
+        let requested = camera ?? environment[FrameSourceRegistry.environmentVariable] ?? ""
+        let name = requested.isEmpty ? FrameSourceRegistry.defaultDriverName : requested.lowercased()
         let options = CameraOptions(
             device: device,
             size: size,
@@ -102,13 +100,22 @@ struct ExampleServer: AsyncParsableCommand {
             quality: quality,
             framesDirectory: framesDir
         )
-        let source: any FrameSource
+        return (name, try Self.drivers.makeSource(named: name, options: options))
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = logLevel
+            return handler
+        }
+        let logger = Logger(label: "FrameStream")
+        let (name, source): (String, any FrameSource)
         do {
-            source = try Self.drivers.makeSource(named: driverName, options: options)
+            (name, source) = try makeCamera()
         } catch {
             throw CleanExit.message("error: \(error)")
         }
-        let name = (driverName?.isEmpty ?? true) ? FrameSourceRegistry.defaultDriverName : driverName!.lowercased()
         let broadcaster = FrameBroadcaster(
             source: source,
             driverName: name,
