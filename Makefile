@@ -5,10 +5,10 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := pkg-config libv4l-dev libturbojpeg0-dev
 ARGS ?=
 
-.PHONY: run test bench build deps format lint clean
+.PHONY: run test microbench build deps format lint clean
 
 run: deps
-	$(SWIFT) run ExampleServer $(ARGS)
+	$(SWIFT) run -c release ExampleServer $(ARGS)
 
 test: deps
 	$(SWIFT) test
@@ -25,11 +25,15 @@ deps:
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES); \
 	fi
 
+# Micro-benchmarks of the core (ordo-one/benchmark, built only here); numbers in Docs/benchmarks.md.
+microbench: deps
+	FRAMESTREAM_BENCHMARKS=1 $(SWIFT) package --scratch-path .build-bench benchmark
+
 format:
-	$(SWIFT) format --in-place --recursive --parallel Sources Tests Package.swift
+	$(SWIFT) format --in-place --recursive --parallel Sources Tests Benchmarks Package.swift
 
 lint:
-	$(SWIFT) format lint --strict --recursive --parallel Sources Tests Package.swift
+	$(SWIFT) format lint --strict --recursive --parallel Sources Tests Benchmarks Package.swift
 
 clean:
 	rm -rf .build
