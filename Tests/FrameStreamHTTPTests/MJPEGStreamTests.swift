@@ -120,6 +120,40 @@ struct MJPEGStreamTests {
         }
     }
 
+    @Test func aViewerThatAcceptsNothingForTheStallTimeoutIsDropped() async throws {
+        try await LiveServer.run(stalledClientTimeout: .milliseconds(300)) { server in
+            let stalled = try StalledViewer(port: server.port)
+            await server.camera.waitForStarts(1)
+            // Enough frames to fill what the connection can hold while the viewer reads nothing.
+            for marker in UInt8(1)...8 {
+                server.camera.send(testImage(marker))
+                await Task.yield()
+            }
+            // Dropping the viewer ends its subscription: the idle timer then starts on the test clock.
+            await server.clock.waitForSleepers(1)
+            #expect(server.broadcaster.status.subscribers == 0)
+            withExtendedLifetime(stalled) {}
+        }
+    }
+
+    @Test func viewersStayConnectedWhileTheCameraRestartsAfterAFailure() async throws {
+        struct Unplugged: Error {}
+        try await LiveServer.run { server in
+            var viewer = try await server.openStream()
+            await server.camera.waitForStarts(1)
+            server.camera.send(testImage(1, size: 100))
+            #expect(try await viewer.nextPart()?.sequence == 1)
+            server.camera.fail(Unplugged())
+            await server.clock.waitForSleepers(1)  // the restart backoff
+            server.clock.advance(by: .seconds(1))
+            await server.camera.waitForStarts(2)
+            server.camera.send(testImage(2, size: 100))
+            let part = try #require(try await viewer.nextPart())
+            #expect(part.sequence == 2)
+            #expect(part.body[2] == 2)
+        }
+    }
+
     @Test func heartbeatResendsTheLastFrameWhenTheCameraSendsNothing() async throws {
         try await LiveServer.run(heartbeatInterval: .seconds(5)) { server in
             var viewer = try await server.openStream()

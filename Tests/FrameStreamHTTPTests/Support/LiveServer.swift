@@ -38,6 +38,7 @@ struct LiveServer {
         idleTimeout: Duration? = .seconds(10),
         heartbeatInterval: Duration? = nil,
         endpoints configuration: MJPEGEndpoints.Configuration = .init(),
+        stalledClientTimeout: Duration = .seconds(30),
         _ body: @Sendable (LiveServer) async throws -> Result
     ) async throws -> Result {
         let camera = ManualCamera()
@@ -55,7 +56,13 @@ struct LiveServer {
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         var app = Application(
             router: router,
-            server: .http1(configuration: .init(additionalChannelHandlers: MJPEGEndpoints.connectionHandlers())),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: MJPEGEndpoints.connectionHandlers(
+                        stalledClientTimeout: stalledClientTimeout
+                    )
+                )
+            ),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in
                 portSink.yield(channel.localAddress?.port ?? 0)
