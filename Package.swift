@@ -20,9 +20,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         .target(
             name: "FrameStream",
             dependencies: [
+                "CTurboJPEG",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -57,7 +59,9 @@ let package = Package(
         ),
         .testTarget(
             name: "FrameStreamTests",
-            dependencies: ["FrameStream", "FrameStreamTesting", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "FrameStream", "FrameStreamTesting", "CTurboJPEG", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "ExampleServerTests",

@@ -33,10 +33,12 @@ struct FrameSourceRegistryTests {
         let error = #expect(throws: FrameSourceRegistryError.self) {
             try registry.makeSourceFromEnvironment(["CAMERA": "kinect"])
         }
-        #expect(error == .unknownDriver("kinect", known: ["colour", "emulated", "solid"]))
+        let known = (FrameSourceRegistry.standard.names + ["colour", "solid"]).sorted()
+        #expect(known.contains("emulated"))
+        #expect(error == .unknownDriver("kinect", known: known))
         #expect(
             error?.description
-                == "unknown camera driver 'kinect': set CAMERA (or --camera) to one of: colour, emulated, solid"
+                == "unknown camera driver 'kinect': set CAMERA (or --camera) to one of: \(known.joined(separator: ", "))"
         )
     }
 
@@ -49,7 +51,7 @@ struct FrameSourceRegistryTests {
         let camera = try #require(source as? SolidColorCamera)
         var frames = camera.frames().makeAsyncIterator()
         #expect(await frames.next()?.bytes == [0xFF, 0xD8] + Array("blue".utf8) + [0xFF, 0xD9])
-        #expect(registry.drivers.map(\.name) == ["emulated", "solid"])
+        #expect(registry.drivers.map(\.name) == FrameSourceRegistry.standard.drivers.map(\.name) + ["solid"])
         #expect(registry.driver(named: "SOLID")?.summary == "one color")
     }
 

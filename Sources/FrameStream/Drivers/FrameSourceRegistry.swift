@@ -45,6 +45,12 @@ public struct FrameSourceRegistry: Sendable {
         ) { options in
             try EmulatedCamera(configuration: EmulatedCamera.Configuration(options: options))
         }
+        registry.register(
+            "testpattern",
+            summary: "a moving test pattern with frame number and time, any size and rate (default 640x480, 30 fps)"
+        ) { options in
+            try TestPatternCamera(configuration: TestPatternCamera.Configuration(options: options))
+        }
         return registry
     }
 

@@ -1,0 +1,146 @@
+import Foundation
+
+public import struct Foundation.Date
+
+/// A synthetic camera for demos and benchmarks: a moving pattern with the frame number and the capture time drawn
+/// on it, at any size and rate, encoded with libturbojpeg.
+///
+/// Each JPEG also carries its capture time in a comment segment (`FF FE`), as `FSTS:<Unix time in nanoseconds>`,
+/// so any client can measure the latency from capture to display without trusting headers.
+public struct TestPatternCamera: FrameSource {
+    /// Size, rate and quality of the pattern.
+    public struct Configuration: Sendable, Hashable {
+        /// The frame size.
+        public var size: FrameSize
+        /// Frames per second.
+        public var framesPerSecond: Double
+        /// JPEG quality, 1 to 100.
+        public var quality: Int
+
+        /// Creates a configuration: 640x480 at 30 frames per second, quality 80, unless told otherwise.
+        public init(
+            size: FrameSize = FrameSize(width: 640, height: 480),
+            framesPerSecond: Double = 30,
+            quality: Int = 80
+        ) {
+            self.size = size
+            self.framesPerSecond = framesPerSecond
+            self.quality = quality
+        }
+
+        /// Reads ``CameraOptions/size``, ``CameraOptions/framesPerSecond`` and ``CameraOptions/quality``.
+        public init(options: CameraOptions) {
+            self.init()
+            if let size = options.size { self.size = size }
+            if let fps = options.framesPerSecond { framesPerSecond = fps }
+            if let quality = options.quality { self.quality = quality }
+        }
+    }
+
+    /// The marker that starts the capture time in each frame's JPEG comment.
+    public static let timestampPrefix = "FSTS:"
+
+    /// Size, rate and quality.
+    public let configuration: Configuration
+    private let clock: FrameClock
+
+    /// Creates the camera.
+    /// - Throws: ``CameraError/invalidOption(name:value:expected:)`` for a rate, size or quality out of range.
+    public init(configuration: Configuration = Configuration(), clock: some Clock<Duration> = ContinuousClock()) throws
+    {
+        guard configuration.framesPerSecond > 0, configuration.framesPerSecond <= 1000 else {
+            throw CameraError.invalidOption(
+                name: "frame rate",
+                value: "\(configuration.framesPerSecond)",
+                expected: "more than 0 and at most 1000 frames per second"
+            )
+        }
+        guard configuration.size.width >= 16, configuration.size.height >= 16,
+            configuration.size.width % 2 == 0
+        else {
+            throw CameraError.invalidOption(
+                name: "size",
+                value: "\(configuration.size)",
+                expected: "an even width and both at least 16, such as 640x480"
+            )
+        }
+        guard (1...100).contains(configuration.quality) else {
+            throw CameraError.invalidOption(name: "quality", value: "\(configuration.quality)", expected: "1 to 100")
+        }
+        self.configuration = configuration
+        self.clock = FrameClock(clock)
+    }
+
+    /// Frames, the first at once, then one every 1/fps seconds.
+    public func frames() -> Frames {
+        Frames(configuration: configuration, clock: clock)
+    }
+
+    /// The endless sequence of pattern frames.
+    public struct Frames: AsyncSequence, Sendable {
+        let configuration: Configuration
+        let clock: FrameClock
+
+        /// Makes an iterator with an encoder of its own.
+        public func makeAsyncIterator() -> Iterator {
+            Iterator(configuration: configuration, clock: clock)
+        }
+
+        /// Draws and encodes one frame after another, paced by the clock.
+        public struct Iterator: AsyncIteratorProtocol {
+            let configuration: Configuration
+            let clock: FrameClock
+            let interval: Duration
+            var encoder: JPEGEncoder?
+            var number = 0
+            var deadline: Duration?
+
+            init(configuration: Configuration, clock: FrameClock) {
+                self.configuration = configuration
+                self.clock = clock
+                self.interval = .seconds(1 / configuration.framesPerSecond)
+            }
+
+            /// The next frame, once its time has come.
+            public mutating func next() async throws -> JPEGImage? {
+                if let deadline {
+                    try await clock.sleep(until: deadline)
+                } else {
+                    try Task.checkCancellation()
+                }
+                let now = clock.now()
+                let next = (deadline ?? now) + interval
+                deadline = next > now ? next : now + interval
+                if encoder == nil {
+                    encoder = try JPEGEncoder(
+                        width: configuration.size.width,
+                        height: configuration.size.height,
+                        quality: configuration.quality
+                    )
+                }
+                number += 1
+                let captured = Date()
+                let jpeg = try TestPattern(frame: number, time: captured).encode(with: encoder!)
+                return JPEGImage(bytes: jpeg, captureTime: captured)
+            }
+        }
+    }
+
+    /// The capture time stamped in a frame's JPEG comment, if it has one.
+    public static func timestamp(in jpeg: [UInt8]) -> Date? {
+        var index = 2
+        while index + 4 <= jpeg.count, jpeg[index] == 0xFF {
+            let marker = jpeg[index + 1]
+            let length = Int(jpeg[index + 2]) << 8 | Int(jpeg[index + 3])
+            if marker == 0xDA { return nil }  // start of scan: no comment before the image data
+            if marker == 0xFE, index + 2 + length <= jpeg.count {
+                let text = String(decoding: jpeg[(index + 4)..<(index + 2 + length)], as: UTF8.self)
+                if text.hasPrefix(timestampPrefix), let nanoseconds = Int64(text.dropFirst(timestampPrefix.count)) {
+                    return Date(timeIntervalSince1970: Double(nanoseconds) / 1e9)
+                }
+            }
+            index += 2 + length
+        }
+        return nil
+    }
+}

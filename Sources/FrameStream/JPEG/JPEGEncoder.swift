@@ -1,0 +1,159 @@
+import CTurboJPEG
+
+/// Encodes raw camera images as JPEG with libturbojpeg, reusing its compressor and buffers from frame to frame.
+///
+/// One encoder belongs to one camera run: it is not `Sendable`, as a TurboJPEG handle must not be used from two
+/// threads at once. Encoding allocates only the returned frame's bytes (which every viewer then shares); the
+/// compressor, the output buffer and the planes for YUYV conversion are allocated once.
+public final class JPEGEncoder {
+    /// Image width in pixels.
+    public let width: Int
+    /// Image height in pixels.
+    public let height: Int
+    /// JPEG quality, 1 to 100.
+    public let quality: Int
+
+    private let handle: tjhandle
+    private let outputCapacity: Int
+    private let output: UnsafeMutablePointer<UInt8>
+    private var luma: [UInt8]
+    private var blueDifference: [UInt8]
+    private var redDifference: [UInt8]
+
+    /// Creates an encoder for images of one size.
+    /// - Throws: ``JPEGError`` for a size or quality out of range, or when libturbojpeg cannot start.
+    public init(width: Int, height: Int, quality: Int = 80) throws(JPEGError) {
+        guard (1...16384).contains(width), (1...16384).contains(height) else {
+            throw .invalidSize(width: width, height: height)
+        }
+        guard (1...100).contains(quality) else { throw .invalidQuality(quality) }
+        guard let handle = tjInitCompress() else { throw .libraryFailed(String(cString: tjGetErrorStr2(nil))) }
+        self.width = width
+        self.height = height
+        self.quality = quality
+        self.handle = handle
+        outputCapacity = Int(tjBufSize(Int32(width), Int32(height), Int32(TJSAMP_422.rawValue)))
+        output = .allocate(capacity: outputCapacity)
+        let chromaWidth = (width + 1) / 2
+        luma = [UInt8](repeating: 0, count: width * height)
+        blueDifference = [UInt8](repeating: 128, count: chromaWidth * height)
+        redDifference = [UInt8](repeating: 128, count: chromaWidth * height)
+    }
+
+    deinit {
+        tjDestroy(handle)
+        output.deallocate()
+    }
+
+    /// Encodes a packed YUYV (YUY2, 4:2:2) image, as most webcams deliver uncompressed.
+    /// - Parameters:
+    ///   - image: the image's bytes, at least `bytesPerLine * height`.
+    ///   - bytesPerLine: the length of one row in `image`, padding included (at least `width * 2`).
+    public func encodeYUYV(_ image: UnsafeRawBufferPointer, bytesPerLine: Int) throws(JPEGError) -> [UInt8] {
+        guard bytesPerLine >= width * 2, image.count >= bytesPerLine * (height - 1) + width * 2 else {
+            throw .imageTooSmall(expected: bytesPerLine * height, actual: image.count)
+        }
+        let chromaWidth = (width + 1) / 2
+        luma.withUnsafeMutableBufferPointer { y in
+            blueDifference.withUnsafeMutableBufferPointer { u in
+                redDifference.withUnsafeMutableBufferPointer { v in
+                    for row in 0..<height {
+                        let source = image.baseAddress!.advanced(by: row * bytesPerLine)
+                            .assumingMemoryBound(to: UInt8.self)
+                        let yRow = row * width
+                        let cRow = row * chromaWidth
+                        for pair in 0..<(width / 2) {
+                            y[yRow + 2 * pair] = source[4 * pair]
+                            u[cRow + pair] = source[4 * pair + 1]
+                            y[yRow + 2 * pair + 1] = source[4 * pair + 2]
+                            v[cRow + pair] = source[4 * pair + 3]
+                        }
+                        if width % 2 == 1 {
+                            let last = width / 2
+                            y[yRow + width - 1] = source[4 * last]
+                            u[cRow + last] = source[4 * last + 1]
+                            v[cRow + last] = source[4 * last + 3]
+                        }
+                    }
+                }
+            }
+        }
+        return try encodePlanes(subsampling: TJSAMP_422)
+    }
+
+    /// Encodes an 8-bit grayscale image (or the luma of a YUV image whose chroma is neutral).
+    /// - Parameter draw: fills the luma plane, `width * height` bytes, row after row.
+    public func encodeGray(_ draw: (UnsafeMutableBufferPointer<UInt8>) -> Void) throws(JPEGError) -> [UInt8] {
+        luma.withUnsafeMutableBufferPointer { draw($0) }
+        return try encodePlanes(subsampling: TJSAMP_GRAY)
+    }
+
+    /// Encodes a 4:2:2 image drawn straight into the encoder's planes.
+    /// - Parameter draw: fills the luma plane (`width * height`) and the two chroma planes (`(width + 1) / 2 *
+    ///   height` each: blue difference, then red difference).
+    public func encodeYUV422(
+        _ draw: (
+            _ luma: UnsafeMutableBufferPointer<UInt8>,
+            _ blueDifference: UnsafeMutableBufferPointer<UInt8>,
+            _ redDifference: UnsafeMutableBufferPointer<UInt8>
+        ) -> Void
+    ) throws(JPEGError) -> [UInt8] {
+        luma.withUnsafeMutableBufferPointer { y in
+            blueDifference.withUnsafeMutableBufferPointer { u in
+                redDifference.withUnsafeMutableBufferPointer { v in draw(y, u, v) }
+            }
+        }
+        return try encodePlanes(subsampling: TJSAMP_422)
+    }
+
+    private func encodePlanes(subsampling: TJSAMP) throws(JPEGError) -> [UInt8] {
+        let chromaWidth = Int32((width + 1) / 2)
+        var size = UInt(outputCapacity)
+        var destination: UnsafeMutablePointer<UInt8>? = output
+        let result = luma.withUnsafeBufferPointer { y in
+            blueDifference.withUnsafeBufferPointer { u in
+                redDifference.withUnsafeBufferPointer { v in
+                    var planes: [UnsafePointer<UInt8>?] = [y.baseAddress, u.baseAddress, v.baseAddress]
+                    var strides: [Int32] = [Int32(width), chromaWidth, chromaWidth]
+                    return tjCompressFromYUVPlanes(
+                        handle,
+                        &planes,
+                        Int32(width),
+                        &strides,
+                        Int32(height),
+                        Int32(subsampling.rawValue),
+                        &destination,
+                        &size,
+                        Int32(quality),
+                        TJFLAG_NOREALLOC | TJFLAG_FASTDCT
+                    )
+                }
+            }
+        }
+        guard result == 0 else { throw .libraryFailed(String(cString: tjGetErrorStr2(handle))) }
+        return [UInt8](UnsafeBufferPointer(start: output, count: Int(size)))
+    }
+}
+
+/// Why an image could not be encoded as JPEG.
+public enum JPEGError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Width or height is not from 1 to 16384.
+    case invalidSize(width: Int, height: Int)
+    /// Quality is not from 1 to 100.
+    case invalidQuality(Int)
+    /// The image has fewer bytes than its size and row length need.
+    case imageTooSmall(expected: Int, actual: Int)
+    /// libturbojpeg reported an error.
+    case libraryFailed(String)
+
+    /// What went wrong and what to do about it.
+    public var description: String {
+        switch self {
+        case .invalidSize(let width, let height): "invalid image size \(width)x\(height): expected 1 to 16384 each"
+        case .invalidQuality(let quality): "invalid JPEG quality \(quality): expected 1 to 100"
+        case .imageTooSmall(let expected, let actual):
+            "camera image has \(actual) bytes, fewer than the \(expected) its size needs: is the format right?"
+        case .libraryFailed(let message): "JPEG encoding failed: \(message)"
+        }
+    }
+}
