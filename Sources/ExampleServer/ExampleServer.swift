@@ -66,6 +66,9 @@ struct ExampleServer: AsyncParsableCommand {
     @Option(help: "A folder of JPEG files for the emulated camera to show in turn, instead of its three test images.")
     var framesDir: String?
 
+    @Flag(help: "List the V4L2 capture devices with their formats, sizes and rates, and exit.")
+    var listDevices = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
@@ -104,6 +107,11 @@ struct ExampleServer: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if listDevices {
+            let devices = V4L2Camera.listDevices()
+            print(devices.isEmpty ? "no V4L2 capture devices found" : devices.map(\.description).joined(separator: "\n"))
+            return
+        }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = logLevel

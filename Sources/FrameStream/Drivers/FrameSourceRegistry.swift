@@ -46,6 +46,13 @@ public struct FrameSourceRegistry: Sendable {
             try EmulatedCamera(configuration: EmulatedCamera.Configuration(options: options))
         }
         registry.register(
+            "v4l2",
+            aliases: ["opencv", "usb", "webcam"],
+            summary: "a USB webcam or other V4L2 device (--device, default /dev/video0)"
+        ) { options in
+            try V4L2Camera(configuration: V4L2Camera.Configuration(options: options))
+        }
+        registry.register(
             "testpattern",
             summary: "a moving test pattern with frame number and time, any size and rate (default 640x480, 30 fps)"
         ) { options in

@@ -222,7 +222,7 @@ public struct MJPEGEndpoints: Sendable {
     /// ``status()`` as a JSON response.
     public func statusResponse() -> Response {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let json = (try? encoder.encode(status())) ?? Data("{}".utf8)
         var headers = Self.noCacheHeaders
         headers[.contentType] = "application/json"

@@ -1,0 +1,122 @@
+import CV4L2
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A USB webcam or any other V4L2 capture device, through libv4l2.
+///
+/// If the device offers Motion-JPEG at the asked size, its frames pass through untouched: no decode, no
+/// re-encode. Otherwise it captures YUYV and encodes each frame once with libturbojpeg, however many viewers
+/// watch. Capture uses memory-mapped streaming I/O with a pool of four buffers, on a thread of its own. Frames the
+/// device flags as broken, and JPEGs without an end marker, are dropped and counted, never sent.
+///
+/// Stopping the camera (the idle timeout) stops streaming, unmaps the buffers and closes the device, so another
+/// program or the next start can open it. A busy or missing device, or one unplugged while streaming, fails with
+/// a ``V4L2Error`` that says what to do; the broadcaster retries with backoff and resumes when it is back.
+public struct V4L2Camera: FrameSource {
+    /// Device, size, rate and quality.
+    public struct Configuration: Sendable, Hashable {
+        /// The device path.
+        public var device: String
+        /// The frame size to ask for; the device may pick the nearest it has.
+        public var size: FrameSize
+        /// The frame rate to ask for.
+        public var framesPerSecond: Double
+        /// JPEG quality for devices without Motion-JPEG, 1 to 100.
+        public var quality: Int
+        /// How many memory-mapped buffers to ask for.
+        public var bufferCount: Int
+        /// How long without a frame before the device counts as stalled and is restarted.
+        public var stallTimeout: Duration
+
+        /// Creates a configuration: `/dev/video0`, 640x480, 30 fps, quality 80, unless told otherwise.
+        public init(
+            device: String = "/dev/video0",
+            size: FrameSize = FrameSize(width: 640, height: 480),
+            framesPerSecond: Double = 30,
+            quality: Int = 80,
+            bufferCount: Int = 4,
+            stallTimeout: Duration = .seconds(5)
+        ) {
+            self.device = device
+            self.size = size
+            self.framesPerSecond = framesPerSecond
+            self.quality = quality
+            self.bufferCount = bufferCount
+            self.stallTimeout = stallTimeout
+        }
+
+        /// Reads ``CameraOptions/device``, ``CameraOptions/size``, ``CameraOptions/framesPerSecond`` and
+        /// ``CameraOptions/quality``.
+        public init(options: CameraOptions) {
+            self.init()
+            if let device = options.device { self.device = device }
+            if let size = options.size { self.size = size }
+            if let fps = options.framesPerSecond { framesPerSecond = fps }
+            if let quality = options.quality { self.quality = quality }
+        }
+    }
+
+    /// Device, size, rate and quality.
+    public let configuration: Configuration
+    /// Frames dropped because the device flagged them broken or they were incomplete JPEGs, over all runs.
+    public var droppedFrames: Int { dropped.count.load(ordering: .relaxed) }
+    private let dropped = DropCounter()
+
+    /// Creates the camera; the device is opened when the camera starts.
+    /// - Throws: ``CameraError/invalidOption(name:value:expected:)`` for a rate or quality out of range.
+    public init(configuration: Configuration = Configuration()) throws {
+        guard configuration.framesPerSecond > 0, configuration.framesPerSecond <= 1000 else {
+            throw CameraError.invalidOption(
+                name: "frame rate",
+                value: "\(configuration.framesPerSecond)",
+                expected: "more than 0 and at most 1000 frames per second"
+            )
+        }
+        guard (1...100).contains(configuration.quality) else {
+            throw CameraError.invalidOption(name: "quality", value: "\(configuration.quality)", expected: "1 to 100")
+        }
+        self.configuration = configuration
+    }
+
+    /// Opens the device and streams its frames until the iteration is cancelled.
+    public func frames() -> Frames {
+        Frames(configuration: configuration, counter: dropped)
+    }
+
+    /// Counts dropped frames for the camera that made it.
+    final class DropCounter: Sendable {
+        let count = Atomic<Int>(0)
+        func add() { count.add(1, ordering: .relaxed) }
+    }
+
+    /// One run of the camera.
+    public struct Frames: AsyncSequence, Sendable {
+        let configuration: Configuration
+        let counter: DropCounter
+
+        /// Makes an iterator; the device is opened on its first `next()`.
+        public func makeAsyncIterator() -> Iterator {
+            let configuration = self.configuration
+            let counter = self.counter
+            return Iterator(
+                thread: CaptureThread(name: "V4L2 \(configuration.device)") { sink in
+                    try V4L2Capture(configuration: configuration).run(sink, dropped: counter)
+                }
+            )
+        }
+
+        /// Yields the device's frames.
+        public struct Iterator: AsyncIteratorProtocol {
+            let thread: CaptureThread
+
+            /// The next frame.
+            public mutating func next() async throws -> JPEGImage? {
+                try await thread.next()
+            }
+        }
+    }
+}
