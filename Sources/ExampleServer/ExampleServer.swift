@@ -109,7 +109,9 @@ struct ExampleServer: AsyncParsableCommand {
     func run() async throws {
         if listDevices {
             let devices = V4L2Camera.listDevices()
-            print(devices.isEmpty ? "no V4L2 capture devices found" : devices.map(\.description).joined(separator: "\n"))
+            print(
+                devices.isEmpty ? "no V4L2 capture devices found" : devices.map(\.description).joined(separator: "\n")
+            )
             return
         }
         LoggingSystem.bootstrap { label in

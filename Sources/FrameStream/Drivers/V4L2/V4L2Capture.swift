@@ -113,7 +113,11 @@ struct V4L2Capture {
             if pixelFormat == CV4L2_PIX_FMT_YUYV {
                 let width = Int(format.fmt.pix.width)
                 let bytesPerLine = max(Int(format.fmt.pix.bytesperline), width * 2)
-                let encoder = try JPEGEncoder(width: width, height: Int(format.fmt.pix.height), quality: configuration.quality)
+                let encoder = try JPEGEncoder(
+                    width: width,
+                    height: Int(format.fmt.pix.height),
+                    quality: configuration.quality
+                )
                 return .encodeYUYV(encoder, bytesPerLine: bytesPerLine)
             }
             return .passThrough
