@@ -66,13 +66,16 @@ struct ExampleServer: AsyncParsableCommand {
     @Option(help: "A folder of JPEG files for the emulated camera to show in turn, instead of its three test images.")
     var framesDir: String?
 
+    @Option(help: "The upstream stream's address, for the http driver (http://user:password@host:port/path).")
+    var url: String?
+
     @Flag(help: "List the V4L2 capture devices with their formats, sizes and rates, and exit.")
     var listDevices = false
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
-    static var drivers: FrameSourceRegistry { .standard }
+    static var drivers: FrameSourceRegistry { .standardWithHTTP }
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
@@ -101,7 +104,8 @@ struct ExampleServer: AsyncParsableCommand {
             size: size,
             framesPerSecond: fps,
             quality: quality,
-            framesDirectory: framesDir
+            framesDirectory: framesDir,
+            url: url
         )
         return (name, try Self.drivers.makeSource(named: name, options: options))
     }

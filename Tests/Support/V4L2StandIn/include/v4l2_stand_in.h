@@ -58,4 +58,7 @@
 #define V4L2_STAND_IN_PATTERN_UV 128u
 #define V4L2_STAND_IN_PAD_BYTE 0xEEu
 
+/* Version of the behaviour described in README.md. */
+enum { V4L2_STAND_IN_VERSION = 1 };
+
 #endif /* V4L2_STAND_IN_H */

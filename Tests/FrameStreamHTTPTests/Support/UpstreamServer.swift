@@ -1,0 +1,35 @@
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Testing
+
+/// A Hummingbird server on port 0 with routes a test defines, standing in for an IP camera or mjpg-streamer.
+enum UpstreamServer {
+    static func run<Result: Sendable>(
+        routes: (Router<BasicRequestContext>) -> Void,
+        _ body: @Sendable (_ baseURL: String) async throws -> Result
+    ) async throws -> Result {
+        let router = Router()
+        routes(router)
+        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in
+                portSink.yield(channel.localAddress?.port ?? 0)
+                portSink.finish()
+            },
+            logger: quietLogger
+        )
+        let group = ServiceGroup(services: [app], logger: quietLogger)
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            defer { tasks.cancelAll() }
+            var portIterator = ports.makeAsyncIterator()
+            let port = try #require(await portIterator.next())
+            let result = try await body("http://127.0.0.1:\(port)")
+            await group.triggerGracefulShutdown()
+            return result
+        }
+    }
+}
