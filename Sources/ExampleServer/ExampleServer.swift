@@ -69,6 +69,9 @@ struct ExampleServer: AsyncParsableCommand {
     @Option(help: "The upstream stream's address, for the http driver (http://user:password@host:port/path).")
     var url: String?
 
+    @Option(help: "A shell command that writes MJPEG to standard output, for the pipe driver.")
+    var command: String?
+
     @Flag(help: "List the V4L2 capture devices with their formats, sizes and rates, and exit.")
     var listDevices = false
 
@@ -95,7 +98,8 @@ struct ExampleServer: AsyncParsableCommand {
 
     /// The driver's name and its camera, from `--camera` or `CAMERA` and the driver options.
     func makeCamera(
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        logger: Logger = Logger(label: "FrameStream", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws -> (name: String, source: any FrameSource) {
         let requested = camera ?? environment[FrameSourceRegistry.environmentVariable] ?? ""
         let name = requested.isEmpty ? FrameSourceRegistry.defaultDriverName : requested.lowercased()
@@ -105,7 +109,9 @@ struct ExampleServer: AsyncParsableCommand {
             framesPerSecond: fps,
             quality: quality,
             framesDirectory: framesDir,
-            url: url
+            command: command,
+            url: url,
+            logger: logger
         )
         return (name, try Self.drivers.makeSource(named: name, options: options))
     }
@@ -126,7 +132,7 @@ struct ExampleServer: AsyncParsableCommand {
         let logger = Logger(label: "FrameStream")
         let (name, source): (String, any FrameSource)
         do {
-            (name, source) = try makeCamera()
+            (name, source) = try makeCamera(logger: logger)
         } catch {
             throw CleanExit.message("error: \(error)")
         }

@@ -167,3 +167,17 @@ struct CaptureSink: Sendable {
         thread.deliver(image)
     }
 }
+
+/// Owns a ``CaptureThread`` for an iterator: when the iterator is dropped without having been cancelled (a loop
+/// that breaks early), the capture loop is told to stop and release the camera.
+final class CaptureLease: Sendable {
+    let thread: CaptureThread
+
+    init(_ thread: CaptureThread) {
+        self.thread = thread
+    }
+
+    deinit {
+        thread.requestStop()
+    }
+}

@@ -1,8 +1,10 @@
+public import Logging
+
 /// The options a user can give any camera driver, as they come from a command line or the environment.
 ///
 /// Each driver reads the options it understands and ignores the rest; drivers also offer a typed configuration
 /// of their own for use from Swift. Options a third-party driver needs go in ``extra``.
-public struct CameraOptions: Sendable, Hashable {
+public struct CameraOptions: Sendable {
     /// The device to open, such as `/dev/video0`.
     public var device: String?
     /// The frame size to ask the camera for.
@@ -19,6 +21,9 @@ public struct CameraOptions: Sendable, Hashable {
     public var url: String?
     /// Options of drivers defined outside this library, by name.
     public var extra: [String: String]
+    /// Where drivers log what their camera says (a child process's standard error, for example); nothing by
+    /// default.
+    public var logger: Logger
 
     /// Creates options; every option not given is left to the driver's default.
     public init(
@@ -29,7 +34,8 @@ public struct CameraOptions: Sendable, Hashable {
         framesDirectory: String? = nil,
         command: String? = nil,
         url: String? = nil,
-        extra: [String: String] = [:]
+        extra: [String: String] = [:],
+        logger: Logger = Logger(label: "FrameStream", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.device = device
         self.size = size
@@ -39,5 +45,6 @@ public struct CameraOptions: Sendable, Hashable {
         self.command = command
         self.url = url
         self.extra = extra
+        self.logger = logger
     }
 }

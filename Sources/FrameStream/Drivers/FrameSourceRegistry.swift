@@ -53,6 +53,27 @@ public struct FrameSourceRegistry: Sendable {
             try V4L2Camera(configuration: V4L2Camera.Configuration(options: options))
         }
         registry.register(
+            "pi",
+            aliases: ["picamera", "rpicam", "libcamera"],
+            summary: "the Raspberry Pi camera through rpicam-vid (or libcamera-vid)"
+        ) { options in
+            try PiCamera(configuration: PiCamera.Configuration(options: options), logger: options.logger)
+        }
+        registry.register(
+            "pipe",
+            aliases: ["command"],
+            summary: "any command that writes MJPEG to standard output (--command \"ffmpeg ... -f mjpeg -\")"
+        ) { options in
+            guard let command = options.command else {
+                throw CameraError.invalidOption(
+                    name: "command",
+                    value: "",
+                    expected: "--command with a shell command that writes MJPEG to standard output"
+                )
+            }
+            return try PipeCamera(configuration: .init(command: command), logger: options.logger)
+        }
+        registry.register(
             "testpattern",
             summary: "a moving test pattern with frame number and time, any size and rate (default 640x480, 30 fps)"
         ) { options in

@@ -103,19 +103,21 @@ public struct V4L2Camera: FrameSource {
             let configuration = self.configuration
             let counter = self.counter
             return Iterator(
-                thread: CaptureThread(name: "V4L2 \(configuration.device)") { sink in
-                    try V4L2Capture(configuration: configuration).run(sink, dropped: counter)
-                }
+                capture: CaptureLease(
+                    CaptureThread(name: "V4L2 \(configuration.device)") { sink in
+                        try V4L2Capture(configuration: configuration).run(sink, dropped: counter)
+                    }
+                )
             )
         }
 
         /// Yields the device's frames.
         public struct Iterator: AsyncIteratorProtocol {
-            let thread: CaptureThread
+            let capture: CaptureLease
 
             /// The next frame.
             public mutating func next() async throws -> JPEGImage? {
-                try await thread.next()
+                try await capture.thread.next()
             }
         }
     }

@@ -1,0 +1,25 @@
+/// Why a command camera failed, in words that say what to do.
+public enum PipeCameraError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The command could not be started.
+    case startFailed(String, reason: String)
+    /// The command ended; `lastMessage` is the last line it wrote to standard error.
+    case commandExited(String, status: Int32, lastMessage: String?)
+    /// The command produced nothing that looks like a JPEG for a long time.
+    case noImages(String, seconds: Int)
+
+    /// What went wrong and what to do about it.
+    public var description: String {
+        switch self {
+        case .startFailed(let command, let reason):
+            "cannot start '\(command)': \(reason)"
+        case .commandExited(let command, let status, let lastMessage):
+            (status == 127
+                ? "command not found: '\(command)' (exit 127): is the program installed and on PATH?"
+                : "'\(command)' exited with status \(status)")
+                + (lastMessage.map { "; it said: \($0)" } ?? "")
+        case .noImages(let command, let seconds):
+            "'\(command)' wrote no JPEG image for \(seconds) s: does it write Motion-JPEG (such as ffmpeg -f mjpeg -) "
+                + "to standard output?"
+        }
+    }
+}

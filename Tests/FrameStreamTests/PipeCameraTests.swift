@@ -1,0 +1,152 @@
+import Foundation
+import FrameStream
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite(.timeLimit(.minutes(1)))
+struct PipeCameraTests {
+    static let fixtures = EmulatedCamera.bundledFramesDirectory
+
+    static func fixture(_ number: Int) -> [UInt8] {
+        [UInt8](FileManager.default.contents(atPath: "\(fixtures)/\(number).jpg")!)
+    }
+
+    func camera(
+        _ command: String,
+        stallTimeout: Duration = .seconds(10),
+        environment: [String: String] = [:]
+    ) throws
+        -> PipeCamera
+    {
+        try PipeCamera(
+            configuration: .init(command: command, environment: environment, stallTimeout: stallTimeout),
+            logger: quietLogger
+        )
+    }
+
+    @Test func imagesAreCutOutOfTheOutputWithGarbageBetween() async throws {
+        let command =
+            "while true; do cat '\(Self.fixtures)/1.jpg'; printf 'progress: 42%%\\n'; "
+            + "cat '\(Self.fixtures)/2.jpg'; sleep 0.05; done"
+        var frames = try camera(command).frames().makeAsyncIterator()
+        var seen: Set<Int> = []
+        for _ in 0..<6 {
+            let image = try #require(try await frames.next())
+            // A slow consumer may skip frames, but never gets a partial or merged one.
+            let match = [1, 2].first { image.bytes.elementsEqual(Self.fixture($0)) }
+            #expect(match != nil)
+            seen.insert(match ?? 0)
+        }
+        #expect(seen == [1, 2])
+    }
+
+    @Test func aCommandThatDiesReportsItsStatusAndLastMessage() async throws {
+        let command = "cat '\(Self.fixtures)/3.jpg'; echo 'sensor exploded' >&2; exit 3"
+        var frames = try camera(command).frames().makeAsyncIterator()
+        #expect(try await frames.next()?.bytes == Self.fixture(3))
+        let error = await #expect(throws: PipeCameraError.self) { try await frames.next() }
+        #expect(error == .commandExited(command, status: 3, lastMessage: "sensor exploded"))
+    }
+
+    @Test func aMissingCommandSaysSo() async throws {
+        var frames = try camera("no-such-camera-program --mjpeg").frames().makeAsyncIterator()
+        let error = await #expect(throws: PipeCameraError.self) { try await frames.next() }
+        guard case .commandExited(_, let status, _) = error else {
+            Issue.record("expected commandExited, got \(String(describing: error))")
+            return
+        }
+        #expect(status == 127)
+        #expect(error?.description.contains("command not found") == true)
+    }
+
+    @Test func garbageWithoutImagesCountsAsAStall() async throws {
+        let command = "while true; do echo 'no jpeg here'; sleep 0.05; done"
+        var frames = try camera(command, stallTimeout: .milliseconds(300)).frames().makeAsyncIterator()
+        await #expect(throws: PipeCameraError.noImages(command, seconds: 0)) { try await frames.next() }
+    }
+
+    @Test func stoppingTheCameraEndsTheWholeCommandAndLeavesNoProcess() async throws {
+        let folder = NSTemporaryDirectory() + "framestream-pipe-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // The shell starts a helper in the background and records both process ids before writing an image.
+        let command =
+            "sleep 600 & echo \"$$ $!\" > '\(folder)/pids'; "
+            + "while true; do cat '\(Self.fixtures)/1.jpg'; sleep 0.1; done"
+        let source = try camera(command)
+        let (firstImage, firstImageSink) = AsyncStream.makeStream(of: Int.self)
+        let reading = Task {
+            var frames = source.frames().makeAsyncIterator()
+            firstImageSink.yield(try await frames.next()?.bytes.count ?? 0)
+            while try await frames.next() != nil {}
+        }
+        var images = firstImage.makeAsyncIterator()
+        #expect(await images.next() == Self.fixture(1).count)
+        let pids = try String(contentsOfFile: "\(folder)/pids", encoding: .utf8)
+            .split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        #expect(pids.count == 2)
+        #expect(pids.allSatisfy { kill($0, 0) == 0 })
+        // Cancelling the iteration returns only once the command's whole process group has been ended and reaped.
+        reading.cancel()
+        _ = try? await reading.value
+        for pid in pids {
+            #expect(!Self.isRunning(pid), "process \(pid) outlived the camera")
+        }
+    }
+
+    /// Whether a process exists and is not a zombie.
+    static func isRunning(_ pid: Int32) -> Bool {
+        for _ in 0..<300 {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+            let state = stat.split(separator: ")").last?.split(separator: " ").first
+            if state == "Z" { return false }
+            usleep(10_000)
+        }
+        return true
+    }
+
+    @Test func piCameraRunsRpicamVidWithTheOptions() async throws {
+        let folder = NSTemporaryDirectory() + "framestream-pi-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let script =
+            "#!/bin/sh\necho \"$@\" > '\(folder)/arguments'\n"
+            + "while true; do cat '\(Self.fixtures)/2.jpg'; sleep 0.05; done\n"
+        try script.write(toFile: "\(folder)/rpicam-vid", atomically: true, encoding: .utf8)
+        chmod("\(folder)/rpicam-vid", 0o755)
+        let camera = try PiCamera(
+            configuration: .init(
+                size: FrameSize(width: 320, height: 240),
+                framesPerSecond: 15,
+                quality: 70,
+                extraArguments: ["--rotation", "180"],
+                environment: ["PATH": "\(folder):/usr/bin:/bin"]
+            ),
+            logger: quietLogger
+        )
+        var frames = camera.frames().makeAsyncIterator()
+        #expect(try await frames.next()?.bytes == Self.fixture(2))
+        let arguments = try String(contentsOfFile: "\(folder)/arguments", encoding: .utf8)
+        #expect(
+            arguments.trimmingCharacters(in: .whitespacesAndNewlines)
+                == "-t 0 --codec mjpeg --width 320 --height 240 --framerate 15 -q 70 --nopreview -o - --rotation 180"
+        )
+    }
+
+    @Test func piCameraWithoutTheCameraProgramSaysWhatToInstall() async throws {
+        let camera = try PiCamera(configuration: .init(environment: ["PATH": "/nonexistent"]), logger: quietLogger)
+        var frames = camera.frames().makeAsyncIterator()
+        let error = await #expect(throws: PipeCameraError.self) { try await frames.next() }
+        #expect(error?.description.contains("rpicam-apps") == true)
+    }
+
+    @Test func registryNeedsACommandForThePipeDriver() {
+        #expect(throws: CameraError.self) { try FrameSourceRegistry.standard.makeSource(named: "pipe") }
+        #expect(throws: Never.self) {
+            try FrameSourceRegistry.standard.makeSource(named: "pipe", options: CameraOptions(command: "true"))
+        }
+    }
+}
