@@ -97,6 +97,17 @@ struct PipeCameraTests {
         }
     }
 
+    /// Writes a script through a close-on-exec descriptor: a child that another test starts at the same moment
+    /// must not inherit it open for writing, or running the script fails with "Text file busy".
+    static func writeExecutable(_ text: String, to path: String) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        precondition(fd >= 0, "cannot create \(path)")
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        precondition(written == bytes.count)
+        close(fd)
+    }
+
     /// Whether a process exists and is not a zombie.
     static func isRunning(_ pid: Int32) -> Bool {
         for _ in 0..<300 {
@@ -115,8 +126,7 @@ struct PipeCameraTests {
         let script =
             "#!/bin/sh\necho \"$@\" > '\(folder)/arguments'\n"
             + "while true; do cat '\(Self.fixtures)/2.jpg'; sleep 0.05; done\n"
-        try script.write(toFile: "\(folder)/rpicam-vid", atomically: true, encoding: .utf8)
-        chmod("\(folder)/rpicam-vid", 0o755)
+        Self.writeExecutable(script, to: "\(folder)/rpicam-vid")
         let camera = try PiCamera(
             configuration: .init(
                 size: FrameSize(width: 320, height: 240),
