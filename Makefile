@@ -10,8 +10,12 @@ ARGS ?=
 run: deps
 	$(SWIFT) run -c release ExampleServer $(ARGS)
 
+# The V4L2 tests start ExampleServer with the stand-in device (libV4L2StandIn.so) preloaded: build both first.
 test: deps
-	$(SWIFT) test
+	$(SWIFT) build --build-tests
+	$(SWIFT) build --product ExampleServer
+	$(SWIFT) build --product V4L2StandIn
+	$(SWIFT) test --skip-build
 
 build: deps
 	$(SWIFT) build

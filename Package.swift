@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "FrameStreamHTTP", targets: ["FrameStreamHTTP"]),
         .library(name: "FrameStreamTesting", targets: ["FrameStreamTesting"]),
         .executable(name: "ExampleServer", targets: ["ExampleServer"]),
+        // Test support: a fake V4L2 capture device that tests preload into a server they start.
+        .library(name: "V4L2StandIn", type: .dynamic, targets: ["V4L2StandIn"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -33,7 +35,14 @@ let package = Package(
         ),
         .target(
             name: "FrameStreamTesting",
-            dependencies: ["FrameStream"]
+            dependencies: ["FrameStream", "CTurboJPEG"]
+        ),
+        .target(
+            name: "V4L2StandIn",
+            path: "Tests/Support/V4L2StandIn",
+            exclude: ["README.md"],
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]
         ),
         .target(
             name: "FrameStreamHTTP",
@@ -111,6 +120,7 @@ if Context.environment["FRAMESTREAM_BENCHMARKS"] != nil {
             dependencies: [
                 "FrameStream",
                 "FrameStreamTesting",
+                "CTurboJPEG",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -72,7 +72,7 @@ struct ExampleServer: AsyncParsableCommand {
     @Option(help: "A shell command that writes MJPEG to standard output, for the pipe driver.")
     var command: String?
 
-    @Flag(help: "List the V4L2 capture devices with their formats, sizes and rates, and exit.")
+    @Flag(help: "List the V4L2 capture devices (or only --device) with their formats, sizes and rates, and exit.")
     var listDevices = false
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
@@ -118,7 +118,7 @@ struct ExampleServer: AsyncParsableCommand {
 
     func run() async throws {
         if listDevices {
-            let devices = V4L2Camera.listDevices()
+            let devices = V4L2Camera.listDevices(paths: device.map { [$0] })
             print(
                 devices.isEmpty ? "no V4L2 capture devices found" : devices.map(\.description).joined(separator: "\n")
             )

@@ -1,4 +1,5 @@
 import FrameStream
+import FrameStreamTesting
 import Testing
 
 struct JPEGEncoderTests {

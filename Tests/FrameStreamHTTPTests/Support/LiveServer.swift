@@ -122,6 +122,11 @@ struct StreamViewer {
     private var body: HTTPClientResponse.Body.AsyncIterator
     private var reader = MultipartReader()
 
+    /// Opens a stream at an address.
+    static func open(_ url: String, client: HTTPClient) async throws -> StreamViewer {
+        StreamViewer(response: try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(60)))
+    }
+
     init(response: HTTPClientResponse) {
         status = Int(response.status.code)
         contentType = response.headers.first(name: "content-type")

@@ -68,7 +68,7 @@ final class V4L2Device {
         return (card, flags & CV4L2_CAP_VIDEO_CAPTURE != 0, flags & CV4L2_CAP_STREAMING != 0)
     }
 
-    /// The pixel formats the device offers, as four-character codes.
+    /// The pixel formats the device itself offers, as four-character codes (not those libv4l2 emulates).
     func formats() -> [UInt32] {
         var result: [UInt32] = []
         for index in 0..<64 {
@@ -76,7 +76,9 @@ final class V4L2Device {
             description.index = UInt32(index)
             description.type = CV4L2_BUF_TYPE_VIDEO_CAPTURE
             guard tryControl(CV4L2_VIDIOC_ENUM_FMT, &description) == 0 else { break }
-            result.append(description.pixelformat)
+            if description.flags & CV4L2_FMT_FLAG_EMULATED == 0 {
+                result.append(description.pixelformat)
+            }
         }
         return result
     }

@@ -1,16 +1,23 @@
 import CTurboJPEG
 
-/// A JPEG decoded to 8-bit grayscale with libturbojpeg, to check what encoders produced.
-struct DecodedJPEG {
-    let width: Int
-    let height: Int
-    let gray: [UInt8]
+/// A JPEG decoded to 8-bit grayscale with libturbojpeg, to check what a driver or encoder produced.
+public struct DecodedJPEG: Sendable {
+    /// Width in pixels.
+    public let width: Int
+    /// Height in pixels.
+    public let height: Int
+    /// The luma of each pixel, row after row.
+    public let gray: [UInt8]
 
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+    /// Why the bytes could not be decoded.
+    public struct Failure: Error, CustomStringConvertible {
+        /// libturbojpeg's message.
+        public let description: String
     }
 
-    init(_ jpeg: [UInt8]) throws {
+    /// Decodes a JPEG.
+    /// - Throws: ``Failure`` when the bytes are not a JPEG libturbojpeg can decode.
+    public init(_ jpeg: [UInt8]) throws {
         guard let handle = tjInitDecompress() else { throw Failure(description: "tjInitDecompress failed") }
         defer { tjDestroy(handle) }
         var width: Int32 = 0
@@ -39,5 +46,6 @@ struct DecodedJPEG {
         self.gray = gray
     }
 
-    func pixel(x: Int, y: Int) -> UInt8 { gray[y * width + x] }
+    /// The luma at a pixel.
+    public func pixel(x: Int, y: Int) -> UInt8 { gray[y * width + x] }
 }

@@ -1,0 +1,122 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The example server, started as a process of its own with the stand-in V4L2 device preloaded, so that the
+/// real V4L2 driver talks to a camera through the real libv4l2.
+///
+/// `make test` builds both `ExampleServer` and `libV4L2StandIn.so` next to the test bundle.
+final class StandInServer {
+    static let device = "/dev/video-stand-in"
+
+    let folder: String
+    let port: Int
+    let client: HTTPClient
+    private let process: Process
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+    var controlFolder: String { folder + "/control" }
+    var eventLog: String { folder + "/events.log" }
+
+    /// Starts the server with `arguments` and the stand-in configured by `standIn` (variables without the
+    /// `V4L2_STAND_IN_` prefix), and waits until it listens.
+    init(arguments: [String] = [], standIn: [String: String] = [:]) throws {
+        let products = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            .deletingLastPathComponent().path
+        let server = products + "/ExampleServer"
+        let library = products + "/libV4L2StandIn.so"
+        for path in [server, library] where !FileManager.default.fileExists(atPath: path) {
+            throw StandInFailure("\(path) is missing: build it first (make test does)")
+        }
+        folder = NSTemporaryDirectory() + "framestream-v4l2-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder + "/control", withIntermediateDirectories: true)
+        var environment = ProcessInfo.processInfo.environment
+        environment["LD_PRELOAD"] = library
+        environment["V4L2_STAND_IN_CONTROL"] = folder + "/control"
+        environment["V4L2_STAND_IN_LOG"] = folder + "/events.log"
+        for (name, value) in standIn { environment["V4L2_STAND_IN_" + name] = value }
+        let log = folder + "/server.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: server)
+        process.arguments =
+            ["--camera", "v4l2", "--device", Self.device, "--port", "0", "--log-level", "debug"]
+            + arguments
+        process.environment = environment
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardError = process.standardOutput
+        try process.run()
+        // Wait for the line that says where it listens; the server is another process, so the log is all there is.
+        var found: Int?
+        for _ in 0..<600 where found == nil && process.isRunning {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            if let range = text.range(of: "at http://127.0.0.1:") {
+                found = Int(text[range.upperBound...].prefix { $0.isNumber })
+            } else {
+                usleep(20_000)
+            }
+        }
+        guard let found else {
+            process.terminate()
+            throw StandInFailure(
+                "the server did not start: " + ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+            )
+        }
+        port = found
+        client = HTTPClient(eventLoopGroupProvider: .singleton)
+    }
+
+    /// Stops the server with SIGTERM, as a service manager does, and removes the files.
+    func stop() async throws {
+        try await client.shutdown()
+        process.terminate()
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    func get(_ path: String) async throws -> (status: Int, body: [UInt8]) {
+        let response = try await client.execute(HTTPClientRequest(url: baseURL + path), timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 10 << 20)
+        return (Int(response.status.code), Array(buffer: body))
+    }
+
+    /// The camera's state from `/status`.
+    func cameraStatus() async throws -> [String: Any] {
+        let json = try JSONSerialization.jsonObject(with: Data(try await get("/status").body)) as? [String: Any]
+        return json?["camera"] as? [String: Any] ?? [:]
+    }
+
+    /// Polls `/status` until the camera's last error contains `text`; the server is another process, so polling is
+    /// the only way to watch it.
+    func waitForError(containing text: String) async throws -> String {
+        for _ in 0..<200 {
+            if let error = try await cameraStatus()["lastError"] as? String, error.contains(text) { return error }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw StandInFailure("no camera error containing '\(text)' within 10 s")
+    }
+
+    /// The stand-in's event log, one event a line.
+    func events() -> [String] {
+        ((try? String(contentsOfFile: eventLog, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    func unplug() {
+        FileManager.default.createFile(atPath: controlFolder + "/unplugged", contents: nil)
+    }
+
+    func replug() throws {
+        try FileManager.default.removeItem(atPath: controlFolder + "/unplugged")
+    }
+}
+
+struct StandInFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
