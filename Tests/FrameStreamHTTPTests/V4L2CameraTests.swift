@@ -51,6 +51,24 @@ struct V4L2CameraTests {
         }
     }
 
+    @Test func otherRawFormatsAreConvertedByLibv4l2AndEncoded() async throws {
+        // An NV12-only camera: neither Motion-JPEG nor YUYV, so libv4l2 converts to planar 4:2:0 for the encoder.
+        // Rows without padding: libv4lconvert 1.22 reads NV12 as if rows had none.
+        try await Self.withServer(["--quality", "90"], standIn: ["FORMATS": "NV12", "PAD": "0"]) { server in
+            let snapshot = try await server.get("/snapshot.jpg")
+            #expect(snapshot.status == 200)
+            let decoded = try DecodedJPEG(snapshot.body)
+            #expect(decoded.width == 640 && decoded.height == 480)
+            var worst = 0
+            for y in stride(from: 0, to: 480, by: 37) {
+                for x in stride(from: 0, to: 640, by: 13) {
+                    worst = max(worst, abs(Int(decoded.pixel(x: x, y: y)) - x * 255 / 640))
+                }
+            }
+            #expect(worst <= 6)
+        }
+    }
+
     @Test func busyDeviceSaysAnotherProgramHoldsIt() async throws {
         try await Self.withServer(["--idle-timeout", "30"], standIn: ["FAULTS": "busy", "JPEG": Self.fixture]) {
             server in

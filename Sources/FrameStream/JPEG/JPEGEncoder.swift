@@ -81,6 +81,28 @@ public final class JPEGEncoder {
         return try encodePlanes(subsampling: TJSAMP_422)
     }
 
+    /// Encodes a planar YUV 4:2:0 image (I420, `YU12`): the luma plane, then the blue- and red-difference planes
+    /// at half width and half height, as libv4l2 converts other raw formats to.
+    /// - Parameters:
+    ///   - image: the image's bytes.
+    ///   - bytesPerLine: the length of one luma row, padding included; chroma rows are half of it.
+    public func encodeI420(_ image: UnsafeRawBufferPointer, bytesPerLine: Int) throws(JPEGError) -> [UInt8] {
+        let chromaStride = bytesPerLine / 2
+        let chromaHeight = (height + 1) / 2
+        let needed = bytesPerLine * height + 2 * chromaStride * chromaHeight
+        guard bytesPerLine >= width, image.count >= needed else {
+            throw .imageTooSmall(expected: needed, actual: image.count)
+        }
+        let base = image.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        var planes: [UnsafePointer<UInt8>?] = [
+            UnsafePointer(base),
+            UnsafePointer(base + bytesPerLine * height),
+            UnsafePointer(base + bytesPerLine * height + chromaStride * chromaHeight),
+        ]
+        var strides: [Int32] = [Int32(bytesPerLine), Int32(chromaStride), Int32(chromaStride)]
+        return try compress(planes: &planes, strides: &strides, subsampling: TJSAMP_420)
+    }
+
     /// Encodes an 8-bit grayscale image (or the luma of a YUV image whose chroma is neutral).
     /// - Parameter draw: fills the luma plane, `width * height` bytes, row after row.
     public func encodeGray(_ draw: (UnsafeMutableBufferPointer<UInt8>) -> Void) throws(JPEGError) -> [UInt8] {
@@ -108,28 +130,39 @@ public final class JPEGEncoder {
 
     private func encodePlanes(subsampling: TJSAMP) throws(JPEGError) -> [UInt8] {
         let chromaWidth = Int32((width + 1) / 2)
-        var size = UInt(outputCapacity)
-        var destination: UnsafeMutablePointer<UInt8>? = output
-        let result = luma.withUnsafeBufferPointer { y in
+        let result: Result<[UInt8], JPEGError> = luma.withUnsafeBufferPointer { y in
             blueDifference.withUnsafeBufferPointer { u in
                 redDifference.withUnsafeBufferPointer { v in
                     var planes: [UnsafePointer<UInt8>?] = [y.baseAddress, u.baseAddress, v.baseAddress]
                     var strides: [Int32] = [Int32(width), chromaWidth, chromaWidth]
-                    return tjCompressFromYUVPlanes(
-                        handle,
-                        &planes,
-                        Int32(width),
-                        &strides,
-                        Int32(height),
-                        Int32(subsampling.rawValue),
-                        &destination,
-                        &size,
-                        Int32(quality),
-                        TJFLAG_NOREALLOC | TJFLAG_FASTDCT
-                    )
+                    return Result { () throws(JPEGError) in
+                        try compress(planes: &planes, strides: &strides, subsampling: subsampling)
+                    }
                 }
             }
         }
+        return try result.get()
+    }
+
+    private func compress(
+        planes: inout [UnsafePointer<UInt8>?],
+        strides: inout [Int32],
+        subsampling: TJSAMP
+    ) throws(JPEGError) -> [UInt8] {
+        var size = UInt(outputCapacity)
+        var destination: UnsafeMutablePointer<UInt8>? = output
+        let result = tjCompressFromYUVPlanes(
+            handle,
+            &planes,
+            Int32(width),
+            &strides,
+            Int32(height),
+            Int32(subsampling.rawValue),
+            &destination,
+            &size,
+            Int32(quality),
+            TJFLAG_NOREALLOC | TJFLAG_FASTDCT
+        )
         guard result == 0 else { throw .libraryFailed(String(cString: tjGetErrorStr2(handle))) }
         return [UInt8](UnsafeBufferPointer(start: output, count: Int(size)))
     }

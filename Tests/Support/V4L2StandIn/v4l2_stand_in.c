@@ -486,6 +486,8 @@ static void load_config(struct config *c)
                 f = V4L2_PIX_FMT_MJPEG;
             else if (!strcasecmp(tok, "YUYV"))
                 f = V4L2_PIX_FMT_YUYV;
+            else if (!strcasecmp(tok, "NV12"))
+                f = V4L2_PIX_FMT_NV12;
             else {
                 warn("unknown format '%s' in %s", tok, V4L2_STAND_IN_ENV_FORMATS);
                 continue;
@@ -614,6 +616,9 @@ static void fill_pix(const struct instance *in, uint32_t fourcc, uint32_t w, uin
     if (fourcc == V4L2_PIX_FMT_YUYV) {
         p->bytesperline = w * 2 + in->cfg.pad;
         p->sizeimage = p->bytesperline * h;
+    } else if (fourcc == V4L2_PIX_FMT_NV12) {
+        p->bytesperline = w + in->cfg.pad;
+        p->sizeimage = p->bytesperline * h * 3 / 2;
     } else {
         p->bytesperline = 0;
         p->sizeimage = mjpeg_sizeimage(in, w, h);
@@ -770,6 +775,22 @@ static void build_yuyv(unsigned char *dst, uint32_t w, uint32_t h, uint32_t bpl)
     memset(row0 + 2 * w, V4L2_STAND_IN_PAD_BYTE, bpl - 2 * w);
     for (uint32_t y = 1; y < h; y++)
         memcpy(dst + (size_t)y * bpl, row0, bpl);
+}
+
+/* NV12: the luma plane carries the same pattern as YUYV; the interleaved chroma plane is neutral. */
+static void build_nv12(unsigned char *dst, uint32_t w, uint32_t h, uint32_t bpl)
+{
+    for (uint32_t y = 0; y < h; y++) {
+        unsigned char *row = dst + (size_t)y * bpl;
+        for (uint32_t x = 0; x < w; x++)
+            row[x] = (unsigned char)V4L2_STAND_IN_PATTERN_Y(x, w);
+        memset(row + w, V4L2_STAND_IN_PAD_BYTE, bpl - w);
+    }
+    for (uint32_t y = 0; y < h / 2; y++) {
+        unsigned char *row = dst + (size_t)(h + y) * bpl;
+        memset(row, V4L2_STAND_IN_PATTERN_UV, w);
+        memset(row + w, V4L2_STAND_IN_PAD_BYTE, bpl - w);
+    }
 }
 
 static void produce_frame(struct instance *in)
@@ -948,6 +969,8 @@ static int do_enum_fmt(struct instance *in, struct v4l2_fmtdesc *f)
     if (f->pixelformat == V4L2_PIX_FMT_MJPEG) {
         f->flags = V4L2_FMT_FLAG_COMPRESSED;
         snprintf((char *)f->description, sizeof(f->description), "Motion-JPEG");
+    } else if (f->pixelformat == V4L2_PIX_FMT_NV12) {
+        snprintf((char *)f->description, sizeof(f->description), "Y/UV 4:2:0");
     } else {
         snprintf((char *)f->description, sizeof(f->description), "YUYV 4:2:2");
     }
@@ -1243,7 +1266,10 @@ static int load_frame_template(struct instance *in)
     in->frame = malloc(pix.sizeimage);
     if (!in->frame)
         return -ENOMEM;
-    build_yuyv(in->frame, pix.width, pix.height, pix.bytesperline);
+    if (in->fourcc == V4L2_PIX_FMT_NV12)
+        build_nv12(in->frame, pix.width, pix.height, pix.bytesperline);
+    else
+        build_yuyv(in->frame, pix.width, pix.height, pix.bytesperline);
     in->frame_len = pix.sizeimage;
     return 0;
 }

@@ -13,6 +13,7 @@ struct V4L2Capture {
     private enum Delivery {
         case passThrough
         case encodeYUYV(JPEGEncoder, bytesPerLine: Int)
+        case encodeI420(JPEGEncoder, bytesPerLine: Int)
     }
 
     private struct MappedBuffer {
@@ -96,10 +97,11 @@ struct V4L2Capture {
         }
     }
 
-    /// Motion-JPEG at the asked size if the device has it, else YUYV to encode.
+    /// Motion-JPEG at the asked size if the device has it, else YUYV to encode, else planar YUV 4:2:0 that libv4l2
+    /// converts from whatever raw format the device has.
     private func chooseFormat(_ device: V4L2Device) throws -> Delivery {
         let offered = device.formats()
-        for pixelFormat in [CV4L2_PIX_FMT_MJPEG, CV4L2_PIX_FMT_JPEG, CV4L2_PIX_FMT_YUYV] {
+        for pixelFormat in [CV4L2_PIX_FMT_MJPEG, CV4L2_PIX_FMT_JPEG, CV4L2_PIX_FMT_YUYV, CV4L2_PIX_FMT_YUV420] {
             var format = v4l2_format()
             format.type = CV4L2_BUF_TYPE_VIDEO_CAPTURE
             format.fmt.pix.width = UInt32(configuration.size.width)
@@ -110,17 +112,18 @@ struct V4L2Capture {
             if failure == EBUSY { throw V4L2Error.deviceBusy(device.path) }
             if failure == ENODEV { throw V4L2Error.unplugged(device.path) }
             guard failure == 0, format.fmt.pix.pixelformat == pixelFormat else { continue }
-            if pixelFormat == CV4L2_PIX_FMT_YUYV {
-                let width = Int(format.fmt.pix.width)
-                let bytesPerLine = max(Int(format.fmt.pix.bytesperline), width * 2)
-                let encoder = try JPEGEncoder(
-                    width: width,
-                    height: Int(format.fmt.pix.height),
-                    quality: configuration.quality
-                )
-                return .encodeYUYV(encoder, bytesPerLine: bytesPerLine)
+            let width = Int(format.fmt.pix.width)
+            let height = Int(format.fmt.pix.height)
+            switch pixelFormat {
+            case CV4L2_PIX_FMT_YUYV:
+                let encoder = try JPEGEncoder(width: width, height: height, quality: configuration.quality)
+                return .encodeYUYV(encoder, bytesPerLine: max(Int(format.fmt.pix.bytesperline), width * 2))
+            case CV4L2_PIX_FMT_YUV420:
+                let encoder = try JPEGEncoder(width: width, height: height, quality: configuration.quality)
+                return .encodeI420(encoder, bytesPerLine: max(Int(format.fmt.pix.bytesperline), width))
+            default:
+                return .passThrough
             }
-            return .passThrough
         }
         throw V4L2Error.formatUnsupported(device.path, offered: offered.map(fourCharacterCode))
     }
@@ -141,6 +144,8 @@ struct V4L2Capture {
             return JPEGImage(bytes: [UInt8](bytes[..<end]))
         case .encodeYUYV(let encoder, let bytesPerLine):
             return JPEGImage(bytes: try encoder.encodeYUYV(bytes, bytesPerLine: bytesPerLine))
+        case .encodeI420(let encoder, let bytesPerLine):
+            return JPEGImage(bytes: try encoder.encodeI420(bytes, bytesPerLine: bytesPerLine))
         }
     }
 }
