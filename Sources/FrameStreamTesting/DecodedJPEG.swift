@@ -48,4 +48,19 @@ public struct DecodedJPEG: Sendable {
 
     /// The luma at a pixel.
     public func pixel(x: Int, y: Int) -> UInt8 { gray[y * width + x] }
+
+    /// The largest difference between the image's luma and what it should be, over a grid of sample pixels: a
+    /// check that survives JPEG's loss but not a wrong size, shear or offset.
+    /// - Parameters:
+    ///   - step: the distance between sampled pixels.
+    ///   - expected: the luma a pixel should have.
+    public func largestDifference(step: Int = 7, from expected: (_ x: Int, _ y: Int) -> Int) -> Int {
+        var largest = 0
+        for y in stride(from: 0, to: height, by: step) {
+            for x in stride(from: 0, to: width, by: step) {
+                largest = max(largest, abs(Int(pixel(x: x, y: y)) - expected(x, y)))
+            }
+        }
+        return largest
+    }
 }

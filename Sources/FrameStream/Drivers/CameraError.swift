@@ -23,3 +23,23 @@ public enum CameraError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension CameraError {
+    /// Checks a frame rate: more than 0 and at most 1000 frames per second.
+    static func checkFrameRate(_ framesPerSecond: Double) throws(CameraError) {
+        guard framesPerSecond > 0, framesPerSecond <= 1000 else {
+            throw .invalidOption(
+                name: "frame rate",
+                value: "\(framesPerSecond)",
+                expected: "more than 0 and at most 1000 frames per second"
+            )
+        }
+    }
+
+    /// Checks a JPEG quality: 1 to 100.
+    static func checkQuality(_ quality: Int) throws(CameraError) {
+        guard (1...100).contains(quality) else {
+            throw .invalidOption(name: "quality", value: "\(quality)", expected: "1 to 100")
+        }
+    }
+}

@@ -42,7 +42,8 @@ public struct EmulatedCamera: FrameSource {
     /// The images, in the order they are shown.
     public let images: [[UInt8]]
     /// The time between two frames.
-    public let frameInterval: Duration
+    public var frameInterval: Duration { .seconds(1 / framesPerSecond) }
+    private let framesPerSecond: Double
     private let clock: FrameClock
 
     /// Loads the images and makes the camera.
@@ -52,28 +53,22 @@ public struct EmulatedCamera: FrameSource {
     /// - Throws: ``CameraError`` when the folder holds no readable JPEG or the rate is not positive.
     public init(configuration: Configuration = Configuration(), clock: some Clock<Duration> = ContinuousClock()) throws
     {
-        guard configuration.framesPerSecond > 0, configuration.framesPerSecond <= 1000 else {
-            throw CameraError.invalidOption(
-                name: "frame rate",
-                value: "\(configuration.framesPerSecond)",
-                expected: "more than 0 and at most 1000 frames per second"
-            )
-        }
+        try CameraError.checkFrameRate(configuration.framesPerSecond)
         let directory = configuration.framesDirectory ?? Self.bundledFramesDirectory
         self.images = try JPEGFolder(path: directory).readImages()
-        self.frameInterval = .seconds(1 / configuration.framesPerSecond)
+        self.framesPerSecond = configuration.framesPerSecond
         self.clock = FrameClock(clock)
     }
 
     /// The images, one every ``frameInterval``, the first at once, repeating without end.
     public func frames() -> Frames {
-        Frames(images: images, interval: frameInterval, clock: clock)
+        Frames(images: images, framesPerSecond: framesPerSecond, clock: clock)
     }
 
     /// The endless sequence of the emulated camera's images.
     public struct Frames: AsyncSequence, Sendable {
         let images: [[UInt8]]
-        let interval: Duration
+        let framesPerSecond: Double
         let clock: FrameClock
 
         /// Makes an iterator that starts with the first image.
@@ -84,20 +79,17 @@ public struct EmulatedCamera: FrameSource {
         /// Yields the images in turn, paced by the clock; throws `CancellationError` when its task is cancelled.
         public struct Iterator: AsyncIteratorProtocol {
             let frames: Frames
+            var pacer: FramePacer
             var index = 0
-            var deadline: Duration?
+
+            init(frames: Frames) {
+                self.frames = frames
+                self.pacer = FramePacer(clock: frames.clock, framesPerSecond: frames.framesPerSecond)
+            }
 
             /// The next image, once its time has come.
             public mutating func next() async throws -> JPEGImage? {
-                if let deadline {
-                    try await frames.clock.sleep(until: deadline)
-                } else {
-                    try Task.checkCancellation()
-                }
-                let now = frames.clock.now()
-                // Keep to the schedule, but never try to catch up on frames a slow consumer missed.
-                let next = (deadline ?? now) + frames.interval
-                deadline = next > now ? next : now + frames.interval
+                try await pacer.waitForNextFrame()
                 defer { index += 1 }
                 return JPEGImage(bytes: frames.images[index % frames.images.count])
             }

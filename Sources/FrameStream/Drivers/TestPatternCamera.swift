@@ -48,13 +48,7 @@ public struct TestPatternCamera: FrameSource {
     /// - Throws: ``CameraError/invalidOption(name:value:expected:)`` for a rate, size or quality out of range.
     public init(configuration: Configuration = Configuration(), clock: some Clock<Duration> = ContinuousClock()) throws
     {
-        guard configuration.framesPerSecond > 0, configuration.framesPerSecond <= 1000 else {
-            throw CameraError.invalidOption(
-                name: "frame rate",
-                value: "\(configuration.framesPerSecond)",
-                expected: "more than 0 and at most 1000 frames per second"
-            )
-        }
+        try CameraError.checkFrameRate(configuration.framesPerSecond)
         guard configuration.size.width >= 16, configuration.size.height >= 16,
             configuration.size.width % 2 == 0
         else {
@@ -64,9 +58,7 @@ public struct TestPatternCamera: FrameSource {
                 expected: "an even width and both at least 16, such as 640x480"
             )
         }
-        guard (1...100).contains(configuration.quality) else {
-            throw CameraError.invalidOption(name: "quality", value: "\(configuration.quality)", expected: "1 to 100")
-        }
+        try CameraError.checkQuality(configuration.quality)
         self.configuration = configuration
         self.clock = FrameClock(clock)
     }
@@ -89,28 +81,18 @@ public struct TestPatternCamera: FrameSource {
         /// Draws and encodes one frame after another, paced by the clock.
         public struct Iterator: AsyncIteratorProtocol {
             let configuration: Configuration
-            let clock: FrameClock
-            let interval: Duration
+            var pacer: FramePacer
             var encoder: JPEGEncoder?
             var number = 0
-            var deadline: Duration?
 
             init(configuration: Configuration, clock: FrameClock) {
                 self.configuration = configuration
-                self.clock = clock
-                self.interval = .seconds(1 / configuration.framesPerSecond)
+                self.pacer = FramePacer(clock: clock, framesPerSecond: configuration.framesPerSecond)
             }
 
             /// The next frame, once its time has come.
             public mutating func next() async throws -> JPEGImage? {
-                if let deadline {
-                    try await clock.sleep(until: deadline)
-                } else {
-                    try Task.checkCancellation()
-                }
-                let now = clock.now()
-                let next = (deadline ?? now) + interval
-                deadline = next > now ? next : now + interval
+                try await pacer.waitForNextFrame()
                 if encoder == nil {
                     encoder = try JPEGEncoder(
                         width: configuration.size.width,

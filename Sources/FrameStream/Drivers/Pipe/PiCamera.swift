@@ -55,16 +55,8 @@ public struct PiCamera: FrameSource {
     ///   - configuration: size, rate and quality.
     ///   - logger: where the camera program's messages go.
     public init(configuration: Configuration = Configuration(), logger: Logger) throws {
-        guard configuration.framesPerSecond > 0, configuration.framesPerSecond <= 1000 else {
-            throw CameraError.invalidOption(
-                name: "frame rate",
-                value: "\(configuration.framesPerSecond)",
-                expected: "more than 0 and at most 1000 frames per second"
-            )
-        }
-        guard (1...100).contains(configuration.quality) else {
-            throw CameraError.invalidOption(name: "quality", value: "\(configuration.quality)", expected: "1 to 100")
-        }
+        try CameraError.checkFrameRate(configuration.framesPerSecond)
+        try CameraError.checkQuality(configuration.quality)
         self.configuration = configuration
         self.pipe = try PipeCamera(
             configuration: .init(command: Self.command(for: configuration), environment: configuration.environment),

@@ -69,16 +69,8 @@ public struct V4L2Camera: FrameSource {
     /// Creates the camera; the device is opened when the camera starts.
     /// - Throws: ``CameraError/invalidOption(name:value:expected:)`` for a rate or quality out of range.
     public init(configuration: Configuration = Configuration()) throws {
-        guard configuration.framesPerSecond > 0, configuration.framesPerSecond <= 1000 else {
-            throw CameraError.invalidOption(
-                name: "frame rate",
-                value: "\(configuration.framesPerSecond)",
-                expected: "more than 0 and at most 1000 frames per second"
-            )
-        }
-        guard (1...100).contains(configuration.quality) else {
-            throw CameraError.invalidOption(name: "quality", value: "\(configuration.quality)", expected: "1 to 100")
-        }
+        try CameraError.checkFrameRate(configuration.framesPerSecond)
+        try CameraError.checkQuality(configuration.quality)
         self.configuration = configuration
     }
 
