@@ -5,7 +5,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := pkg-config libv4l-dev libturbojpeg0-dev
 ARGS ?=
 
-.PHONY: run test microbench build deps format lint clean
+.PHONY: run test bench microbench build deps format lint clean
 
 run: deps
 	$(SWIFT) run -c release ExampleServer $(ARGS)
@@ -28,6 +28,10 @@ deps:
 		$$SUDO apt-get update -qq && \
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES); \
 	fi
+
+# The server under load from MJPEGBench (both release builds), a Markdown table; see Docs/performance.md.
+bench: deps
+	Scripts/bench.sh
 
 # Micro-benchmarks of the core (ordo-one/benchmark, built only here); numbers in Docs/benchmarks.md.
 microbench: deps

@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "FrameStreamHTTP", targets: ["FrameStreamHTTP"]),
         .library(name: "FrameStreamTesting", targets: ["FrameStreamTesting"]),
         .executable(name: "ExampleServer", targets: ["ExampleServer"]),
+        .executable(name: "MJPEGBench", targets: ["MJPEGBench"]),
         // Test support: a fake V4L2 capture device that tests preload into a server they start.
         .library(name: "V4L2StandIn", type: .dynamic, targets: ["V4L2StandIn"]),
     ],
@@ -68,6 +69,14 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "MJPEGBench",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(
