@@ -62,8 +62,11 @@ struct MJPEGBench: AsyncParsableCommand {
             ["127.0.0.1", "localhost", "::1"].contains(host)
         else { throw ValidationError("--url must be an http URL on this machine (127.0.0.1, localhost or ::1)") }
         let port = address.port ?? 80
-        let path = address.percentEncodedPath.isEmpty ? "/" : address.percentEncodedPath
-            + (address.percentEncodedQuery.map { "?" + $0 } ?? "")
+        let path =
+            address.percentEncodedPath.isEmpty
+            ? "/"
+            : address.percentEncodedPath
+                + (address.percentEncodedQuery.map { "?" + $0 } ?? "")
 
         let group = MultiThreadedEventLoopGroup.singleton
         let started = Date().timeIntervalSince1970
@@ -94,8 +97,14 @@ struct MJPEGBench: AsyncParsableCommand {
                     }
                 if isSlow {
                     bootstrap = bootstrap.channelOption(ChannelOptions.autoRead, value: false)
-                        .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: SocketOptionValue(slowReceiveBuffer))
-                        .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 4096))
+                        .channelOption(
+                            ChannelOptions.socketOption(.so_rcvbuf),
+                            value: SocketOptionValue(slowReceiveBuffer)
+                        )
+                        .channelOption(
+                            ChannelOptions.recvAllocator,
+                            value: FixedSizeRecvByteBufferAllocator(capacity: 4096)
+                        )
                 }
                 return bootstrap.connect(host: host == "localhost" ? "127.0.0.1" : host, port: port)
             }
@@ -112,7 +121,9 @@ struct MJPEGBench: AsyncParsableCommand {
 
         var viewers: [ViewerStatistics] = []
         for channel in channels {
-            if let statistics = try? await channel.pipeline.handler(type: ViewerHandler.self).map({ $0.statistics }).get() {
+            if let statistics = try? await channel.pipeline.handler(type: ViewerHandler.self).map({ $0.statistics })
+                .get()
+            {
                 viewers.append(statistics)
             }
             channel.close(promise: nil)
@@ -120,7 +131,9 @@ struct MJPEGBench: AsyncParsableCommand {
         let cpu = Self.cpuSeconds() - cpuBefore
         let measured = seconds - warmUp
         if header {
-            print("| run | viewers | fps mean | fps min | repeated | MB/s | latency p50 | p99 | max | first frame p50 / max | errors | bench CPU |")
+            print(
+                "| run | viewers | fps mean | fps min | repeated | MB/s | latency p50 | p99 | max | first frame p50 / max | errors | bench CPU |"
+            )
             print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         }
         for isSlow in [false, true] {
