@@ -154,7 +154,7 @@ struct ExampleServer: AsyncParsableCommand {
             // An autoclosure: every connection gets handlers of its own.
             server: .http1(
                 configuration: .init(
-                    additionalChannelHandlers: MJPEGEndpoints.connectionHandlers(stalledClientTimeout: stallTimeout)
+                    additionalChannelHandlers: endpoints.connectionHandlers(stalledClientTimeout: stallTimeout)
                 )
             ),
             configuration: .init(address: .hostname(host, port: port), serverName: "FrameStream"),
@@ -164,7 +164,7 @@ struct ExampleServer: AsyncParsableCommand {
             },
             logger: logger
         )
-        app.addServices(broadcaster)
+        app.addServices(broadcaster, endpoints)
         let group = ServiceGroup(
             configuration: .init(
                 services: [app],

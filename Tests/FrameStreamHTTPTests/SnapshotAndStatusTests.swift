@@ -1,6 +1,7 @@
 import Foundation
 import FrameStream
 import FrameStreamTesting
+import HTTPTypes
 import Testing
 
 @testable import FrameStreamHTTP
@@ -82,5 +83,22 @@ struct MJPEGPartEncoderTests {
     @Test func timestampHasSixDecimals() {
         #expect(MJPEGPartEncoder.unixSeconds(Date(timeIntervalSince1970: 1_700_000_000.000_042)) == "1700000000.000042")
         #expect(MJPEGPartEncoder.unixSeconds(Date(timeIntervalSince1970: 5)) == "5.000000")
+    }
+}
+
+struct StreamRequestRoutingTests {
+    @Test(arguments: [
+        ("/video_feed", true), ("/stream", true), ("/?action=stream", true), ("/?foo=1&action=stream", true),
+        ("/video_feed?fps=5", false), ("/?action=snapshot", false), ("/", false), ("/status", false),
+        ("/video_feed/x", false), ("/stream?fps=abc", false),
+    ])
+    func fastPathTakesOnlyUncappedStreams(_ path: String, _ taken: Bool) {
+        let request = HTTPRequest(method: .get, scheme: "http", authority: "camera", path: path)
+        #expect(StreamRequestHandler.isPlainStream(request) == taken)
+    }
+
+    @Test func fastPathTakesOnlyGet() {
+        let request = HTTPRequest(method: .post, scheme: "http", authority: "camera", path: "/video_feed")
+        #expect(!StreamRequestHandler.isPlainStream(request))
     }
 }

@@ -4,7 +4,7 @@ public import HTTPTypes
 public import Hummingbird
 public import Logging
 public import NIOCore
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// The HTTP endpoints of a camera, for any Hummingbird application.
 ///
@@ -21,15 +21,16 @@ import ServiceLifecycle
 /// endpoints.addRoutes(to: router)
 /// var app = Application(
 ///     router: router,
-///     server: .http1(configuration: .init(additionalChannelHandlers: MJPEGEndpoints.connectionHandlers()))
+///     server: .http1(configuration: .init(additionalChannelHandlers: endpoints.connectionHandlers()))
 /// )
-/// app.addServices(broadcaster)
+/// app.addServices(broadcaster, endpoints)
 /// try await app.runService()
 /// ```
 ///
-/// The connection handlers are what keep a slow viewer's queue to about one frame and drop stalled viewers;
-/// without them the stream still works, but a slow viewer can fall seconds behind.
-public struct MJPEGEndpoints: Sendable {
+/// The connection handlers keep a slow viewer's queue to about one frame, drop stalled viewers, and serve
+/// uncapped streams straight from SwiftNIO. Without them the routes still serve everything, with a task per viewer,
+/// but a slow viewer can fall seconds behind.
+public struct MJPEGEndpoints: Service, Sendable {
     /// Limits and timeouts of the endpoints.
     public struct Configuration: Sendable, Hashable {
         /// The most open streams; more get `503 Service Unavailable` with `Retry-After`.
@@ -65,6 +66,7 @@ public struct MJPEGEndpoints: Sendable {
     public let configuration: Configuration
     private let viewers: ViewerLimit
     private let stream: MJPEGViewerStream
+    private let hub: ViewerHub
     private let startedAt = ContinuousClock.now
 
     /// Creates the endpoints of a camera.
@@ -80,17 +82,33 @@ public struct MJPEGEndpoints: Sendable {
         self.broadcaster = broadcaster
         self.configuration = configuration
         self.viewers = ViewerLimit(maximum: configuration.maxClients)
-        self.stream = MJPEGViewerStream(parts: MJPEGPartCache(), clock: clock)
+        let parts = MJPEGPartCache()
+        self.stream = MJPEGViewerStream(parts: parts, clock: clock)
+        self.hub = ViewerHub(broadcaster: broadcaster, parts: parts)
     }
 
-    /// The handlers each HTTP connection needs so that slow viewers stay about one frame behind and stalled ones
-    /// are dropped; pass them to `HTTP1Channel.Configuration(additionalChannelHandlers:)`.
+    /// Feeds the viewers that the connection handlers serve directly, until a graceful shutdown, which ends their
+    /// streams cleanly. Add the endpoints to the application's services, after the broadcaster.
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await hub.run()
+        } onGracefulShutdown: {
+            hub.shutDown()
+        }
+    }
+
+    /// The handlers each HTTP connection needs, for `HTTP1Channel.Configuration(additionalChannelHandlers:)`
+    /// (an autoclosure there: each connection gets its own). They keep slow viewers about one frame behind, drop
+    /// stalled ones, and serve uncapped streams straight from SwiftNIO, one write per viewer per frame, without a
+    /// task per viewer; the endpoints must then run as a service (``run()``).
     /// - Parameter stalledClientTimeout: how long a viewer may accept nothing before it is dropped.
-    public static func connectionHandlers(
-        stalledClientTimeout: Duration = .seconds(30)
-    ) -> [any RemovableChannelHandler] {
+    public func connectionHandlers(stalledClientTimeout: Duration = .seconds(30)) -> [any RemovableChannelHandler] {
         let nanoseconds = Int64(stalledClientTimeout.seconds * 1e9)
-        return [IdleStateHandler(writeTimeout: .nanoseconds(nanoseconds)), ViewerConnectionHandler()]
+        return [
+            IdleStateHandler(writeTimeout: .nanoseconds(nanoseconds)),
+            ViewerConnectionHandler(),
+            StreamRequestHandler(hub: hub, viewers: viewers, takesStreams: configuration.maxFramesPerSecond == nil),
+        ]
     }
 
     /// Adds every route in the table above to the router.

@@ -58,7 +58,7 @@ struct LiveServer {
             router: router,
             server: .http1(
                 configuration: .init(
-                    additionalChannelHandlers: MJPEGEndpoints.connectionHandlers(
+                    additionalChannelHandlers: endpoints.connectionHandlers(
                         stalledClientTimeout: stalledClientTimeout
                     )
                 )
@@ -70,7 +70,7 @@ struct LiveServer {
             },
             logger: quietLogger
         )
-        app.addServices(broadcaster)
+        app.addServices(broadcaster, endpoints)
         let group = ServiceGroup(services: [app], logger: quietLogger)
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
