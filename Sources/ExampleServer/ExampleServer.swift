@@ -154,7 +154,10 @@ struct ExampleServer: AsyncParsableCommand {
             // An autoclosure: every connection gets handlers of its own.
             server: .http1(
                 configuration: .init(
-                    additionalChannelHandlers: endpoints.connectionHandlers(stalledClientTimeout: stallTimeout)
+                    additionalChannelHandlers: endpoints.connectionHandlers(
+                        stalledClientTimeout: stallTimeout,
+                        logger: logger
+                    )
                 )
             ),
             configuration: .init(address: .hostname(host, port: port), serverName: "FrameStream"),

@@ -6,8 +6,10 @@ import Testing
 
 @Suite(.timeLimit(.minutes(1)))
 struct MJPEGStreamTests {
-    @Test func streamPartsCarryTheFrameWithItsHeadersAndNoDuplicates() async throws {
-        try await LiveServer.run { server in
+    /// Both paths: the NIO fast path (connection handlers) and the router's task per viewer.
+    @Test(arguments: [true, false])
+    func streamPartsCarryTheFrameWithItsHeadersAndNoDuplicates(connectionHandlers: Bool) async throws {
+        try await LiveServer.run(connectionHandlers: connectionHandlers) { server in
             var viewer = try await server.openStream()
             #expect(viewer.status == 200)
             #expect(viewer.contentType == "multipart/x-mixed-replace; boundary=frame")
@@ -96,8 +98,10 @@ struct MJPEGStreamTests {
         }
     }
 
-    @Test func disconnectEndsTheSubscriptionAndTheIdleTimerStopsAndRestartsTheCamera() async throws {
-        try await LiveServer.run(idleTimeout: .seconds(10)) { server in
+    /// Both paths: the NIO fast path (connection handlers) and the router's task per viewer.
+    @Test(arguments: [true, false])
+    func disconnectEndsTheSubscriptionAndTheIdleTimerStopsAndRestartsTheCamera(connectionHandlers: Bool) async throws {
+        try await LiveServer.run(idleTimeout: .seconds(10), connectionHandlers: connectionHandlers) { server in
             do {
                 let viewer = try StalledViewer(port: server.port)
                 await server.camera.waitForStarts(1)
@@ -136,9 +140,11 @@ struct MJPEGStreamTests {
         }
     }
 
-    @Test func viewersStayConnectedWhileTheCameraRestartsAfterAFailure() async throws {
+    /// Both paths: the NIO fast path (connection handlers) and the router's task per viewer.
+    @Test(arguments: [true, false])
+    func viewersStayConnectedWhileTheCameraRestartsAfterAFailure(connectionHandlers: Bool) async throws {
         struct Unplugged: Error {}
-        try await LiveServer.run { server in
+        try await LiveServer.run(connectionHandlers: connectionHandlers) { server in
             var viewer = try await server.openStream()
             await server.camera.waitForStarts(1)
             server.camera.send(testImage(1, size: 100))
@@ -154,8 +160,10 @@ struct MJPEGStreamTests {
         }
     }
 
-    @Test func heartbeatResendsTheLastFrameWhenTheCameraSendsNothing() async throws {
-        try await LiveServer.run(heartbeatInterval: .seconds(5)) { server in
+    /// Both paths: the NIO fast path (connection handlers) and the router's task per viewer.
+    @Test(arguments: [true, false])
+    func heartbeatResendsTheLastFrameWhenTheCameraSendsNothing(connectionHandlers: Bool) async throws {
+        try await LiveServer.run(heartbeatInterval: .seconds(5), connectionHandlers: connectionHandlers) { server in
             var viewer = try await server.openStream()
             await server.camera.waitForStarts(1)
             await server.clock.waitForSleepers(1)  // the heartbeat ticker
@@ -171,8 +179,10 @@ struct MJPEGStreamTests {
         }
     }
 
-    @Test func viewersOverTheLimitGet503AndTheOthersKeepStreaming() async throws {
-        try await LiveServer.run(endpoints: .init(maxClients: 1)) { server in
+    /// Both paths: the NIO fast path (connection handlers) and the router's task per viewer.
+    @Test(arguments: [true, false])
+    func viewersOverTheLimitGet503AndTheOthersKeepStreaming(connectionHandlers: Bool) async throws {
+        try await LiveServer.run(endpoints: .init(maxClients: 1), connectionHandlers: connectionHandlers) { server in
             var first = try await server.openStream()
             await server.camera.waitForStarts(1)
             let refused = try await server.get("/video_feed")
@@ -204,8 +214,10 @@ struct MJPEGStreamTests {
         }
     }
 
-    @Test func gracefulShutdownEndsOpenStreamsAndReleasesTheCamera() async throws {
-        try await LiveServer.run { server in
+    /// Both paths: the NIO fast path (connection handlers) and the router's task per viewer.
+    @Test(arguments: [true, false])
+    func gracefulShutdownEndsOpenStreamsAndReleasesTheCamera(connectionHandlers: Bool) async throws {
+        try await LiveServer.run(connectionHandlers: connectionHandlers) { server in
             var viewer = try await server.openStream()
             await server.camera.waitForStarts(1)
             server.camera.send(testImage(1, size: 100))

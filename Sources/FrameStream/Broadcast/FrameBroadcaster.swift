@@ -31,7 +31,7 @@ import struct Foundation.Date
 ///     group.cancelAll()
 /// }
 /// ```
-public final class FrameBroadcaster: Service, Sendable {
+public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible {
     /// The camera driver's name, for status and logs.
     public let driverName: String
     /// How the camera is run.
@@ -67,6 +67,9 @@ public final class FrameBroadcaster: Service, Sendable {
         logger[metadataKey: "camera"] = "\(driverName)"
         self.logger = logger
     }
+
+    /// `FrameBroadcaster(camera: NAME)`, for logs.
+    public var description: String { "FrameBroadcaster(camera: \(driverName))" }
 
     /// Starts watching: the camera starts if it is stopped, and stays on at least as long as the subscription
     /// lives (until its last copy and iterator are gone).

@@ -1,4 +1,5 @@
 import HTTPTypes
+import Logging
 import NIOCore
 import NIOHTTPTypes
 
@@ -25,6 +26,7 @@ final class StreamRequestHandler: ChannelInboundHandler, RemovableChannelHandler
     private let hub: ViewerHub
     private let viewers: ViewerLimit
     private let takesStreams: Bool
+    private let logger: Logger
     private var mode = Mode.passingOn
     private var slot: ViewerLimit.Slot?
     private var pending: ByteBuffer?
@@ -32,10 +34,11 @@ final class StreamRequestHandler: ChannelInboundHandler, RemovableChannelHandler
     private var lastSequence: UInt64 = 0
     private var context: ChannelHandlerContext?
 
-    init(hub: ViewerHub, viewers: ViewerLimit, takesStreams: Bool) {
+    init(hub: ViewerHub, viewers: ViewerLimit, takesStreams: Bool, logger: Logger) {
         self.hub = hub
         self.viewers = viewers
         self.takesStreams = takesStreams
+        self.logger = logger
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -102,6 +105,7 @@ final class StreamRequestHandler: ChannelInboundHandler, RemovableChannelHandler
         }
         mode = .streaming
         self.slot = slot
+        logger.debug("viewer connected", metadata: ["remote": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
         var fields = MJPEGEndpoints.noCacheHeaders
         fields[.contentType] = hub.parts.encoder.contentType
         context.write(wrapOutboundOut(.head(HTTPResponse(status: .ok, headerFields: fields))), promise: nil)
@@ -115,6 +119,7 @@ final class StreamRequestHandler: ChannelInboundHandler, RemovableChannelHandler
         pending = nil
         slot = nil
         hub.unregister(self, on: context.eventLoop)
+        logger.debug("viewer disconnected", metadata: ["remote": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
     }
 
     private func sendPending(context: ChannelHandlerContext) {

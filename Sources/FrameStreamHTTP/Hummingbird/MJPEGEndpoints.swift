@@ -30,7 +30,7 @@ public import ServiceLifecycle
 /// The connection handlers keep a slow viewer's queue to about one frame, drop stalled viewers, and serve
 /// uncapped streams straight from SwiftNIO. Without them the routes still serve everything, with a task per viewer,
 /// but a slow viewer can fall seconds behind.
-public struct MJPEGEndpoints: Service, Sendable {
+public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
     /// Limits and timeouts of the endpoints.
     public struct Configuration: Sendable, Hashable {
         /// The most open streams; more get `503 Service Unavailable` with `Retry-After`.
@@ -101,13 +101,23 @@ public struct MJPEGEndpoints: Service, Sendable {
     /// (an autoclosure there: each connection gets its own). They keep slow viewers about one frame behind, drop
     /// stalled ones, and serve uncapped streams straight from SwiftNIO, one write per viewer per frame, without a
     /// task per viewer; the endpoints must then run as a service (``run()``).
-    /// - Parameter stalledClientTimeout: how long a viewer may accept nothing before it is dropped.
-    public func connectionHandlers(stalledClientTimeout: Duration = .seconds(30)) -> [any RemovableChannelHandler] {
+    /// - Parameters:
+    ///   - stalledClientTimeout: how long a viewer may accept nothing before it is dropped.
+    ///   - logger: where viewers' arrivals and departures are logged, at debug level.
+    public func connectionHandlers(
+        stalledClientTimeout: Duration = .seconds(30),
+        logger: Logger = Logger(label: "FrameStreamHTTP", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) -> [any RemovableChannelHandler] {
         let nanoseconds = Int64(stalledClientTimeout.seconds * 1e9)
         return [
             IdleStateHandler(writeTimeout: .nanoseconds(nanoseconds)),
             ViewerConnectionHandler(),
-            StreamRequestHandler(hub: hub, viewers: viewers, takesStreams: configuration.maxFramesPerSecond == nil),
+            StreamRequestHandler(
+                hub: hub,
+                viewers: viewers,
+                takesStreams: configuration.maxFramesPerSecond == nil,
+                logger: logger
+            ),
         ]
     }
 
@@ -127,6 +137,9 @@ public struct MJPEGEndpoints: Service, Sendable {
         router.get("/snapshot") { _, _ in await snapshotResponse() }
         router.get("/status") { _, _ in statusResponse() }
     }
+
+    /// `MJPEGEndpoints(camera: NAME)`, for logs.
+    public var description: String { "MJPEGEndpoints(camera: \(broadcaster.driverName))" }
 
     /// The page with the stream.
     public func page() -> Response {

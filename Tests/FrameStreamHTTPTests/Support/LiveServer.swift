@@ -39,6 +39,7 @@ struct LiveServer {
         heartbeatInterval: Duration? = nil,
         endpoints configuration: MJPEGEndpoints.Configuration = .init(),
         stalledClientTimeout: Duration = .seconds(30),
+        connectionHandlers: Bool = true,
         _ body: @Sendable (LiveServer) async throws -> Result
     ) async throws -> Result {
         let camera = ManualCamera()
@@ -56,11 +57,11 @@ struct LiveServer {
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         var app = Application(
             router: router,
+            // Without the connection handlers every stream goes through the router, a task per viewer.
             server: .http1(
                 configuration: .init(
-                    additionalChannelHandlers: endpoints.connectionHandlers(
-                        stalledClientTimeout: stalledClientTimeout
-                    )
+                    additionalChannelHandlers: connectionHandlers
+                        ? endpoints.connectionHandlers(stalledClientTimeout: stalledClientTimeout) : []
                 )
             ),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
