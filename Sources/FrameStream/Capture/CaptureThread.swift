@@ -181,3 +181,32 @@ final class CaptureLease: Sendable {
         thread.requestStop()
     }
 }
+
+/// The images of a camera whose capture loop runs on a ``CaptureThread``: what ``V4L2Camera`` and ``PipeCamera``
+/// return from `frames()`. Each iterator starts its own run of the loop on its first `next()`; cancelling the
+/// iterating task stops the loop and waits until the camera is released.
+public struct CapturedFrames: AsyncSequence, Sendable {
+    let name: String
+    let loop: @Sendable (CaptureSink) throws -> Void
+
+    init(name: String, loop: @escaping @Sendable (CaptureSink) throws -> Void) {
+        self.name = name
+        self.loop = loop
+    }
+
+    /// Makes an iterator; the camera starts on its first `next()`.
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(capture: CaptureLease(CaptureThread(name: name, loop: loop)))
+    }
+
+    /// Yields the camera's images.
+    public struct Iterator: AsyncIteratorProtocol {
+        let capture: CaptureLease
+
+        /// The next image; throws the camera's error, or `CancellationError` once the camera has stopped after the
+        /// task was cancelled.
+        public mutating func next() async throws -> JPEGImage? {
+            try await capture.thread.next()
+        }
+    }
+}

@@ -68,7 +68,7 @@ public struct PiCamera: FrameSource {
     public var command: String { pipe.configuration.command }
 
     /// Runs the camera program and yields its JPEGs.
-    public func frames() -> PipeCamera.Frames {
+    public func frames() -> CapturedFrames {
         pipe.frames()
     }
 

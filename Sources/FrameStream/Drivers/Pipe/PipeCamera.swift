@@ -57,38 +57,16 @@ public struct PipeCamera: FrameSource {
     }
 
     /// Runs the command and yields its images until it ends or the iteration is cancelled.
-    public func frames() -> Frames {
-        Frames(configuration: configuration, logger: logger)
+    public func frames() -> CapturedFrames {
+        let configuration = self.configuration
+        let logger = self.logger
+        return CapturedFrames(name: "pipe camera") { sink in
+            try PipeCapture(configuration: configuration, logger: logger).run(sink)
+        }
     }
 
     /// One run of the command.
-    public struct Frames: AsyncSequence, Sendable {
-        let configuration: Configuration
-        let logger: Logger
 
-        /// Makes an iterator; the command starts on its first `next()`.
-        public func makeAsyncIterator() -> Iterator {
-            let configuration = self.configuration
-            let logger = self.logger
-            return Iterator(
-                capture: CaptureLease(
-                    CaptureThread(name: "pipe camera") { sink in
-                        try PipeCapture(configuration: configuration, logger: logger).run(sink)
-                    }
-                )
-            )
-        }
-
-        /// Yields the command's images.
-        public struct Iterator: AsyncIteratorProtocol {
-            let capture: CaptureLease
-
-            /// The next image.
-            public mutating func next() async throws -> JPEGImage? {
-                try await capture.thread.next()
-            }
-        }
-    }
 }
 
 /// One run of a command on its capture thread.

@@ -75,8 +75,12 @@ public struct V4L2Camera: FrameSource {
     }
 
     /// Opens the device and streams its frames until the iteration is cancelled.
-    public func frames() -> Frames {
-        Frames(configuration: configuration, counter: dropped)
+    public func frames() -> CapturedFrames {
+        let configuration = self.configuration
+        let counter = dropped
+        return CapturedFrames(name: "V4L2 \(configuration.device)") { sink in
+            try V4L2Capture(configuration: configuration).run(sink, dropped: counter)
+        }
     }
 
     /// Counts dropped frames for the camera that made it.
@@ -86,31 +90,5 @@ public struct V4L2Camera: FrameSource {
     }
 
     /// One run of the camera.
-    public struct Frames: AsyncSequence, Sendable {
-        let configuration: Configuration
-        let counter: DropCounter
 
-        /// Makes an iterator; the device is opened on its first `next()`.
-        public func makeAsyncIterator() -> Iterator {
-            let configuration = self.configuration
-            let counter = self.counter
-            return Iterator(
-                capture: CaptureLease(
-                    CaptureThread(name: "V4L2 \(configuration.device)") { sink in
-                        try V4L2Capture(configuration: configuration).run(sink, dropped: counter)
-                    }
-                )
-            )
-        }
-
-        /// Yields the device's frames.
-        public struct Iterator: AsyncIteratorProtocol {
-            let capture: CaptureLease
-
-            /// The next frame.
-            public mutating func next() async throws -> JPEGImage? {
-                try await capture.thread.next()
-            }
-        }
-    }
 }
