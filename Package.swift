@@ -130,6 +130,7 @@ if Context.environment["FRAMESTREAM_BENCHMARKS"] != nil {
             name: "FrameStreamBenchmarks",
             dependencies: [
                 "FrameStream",
+                "FrameStreamHTTP",
                 "FrameStreamTesting",
                 "CTurboJPEG",
                 .product(name: "Benchmark", package: "benchmark"),

@@ -43,6 +43,14 @@ final class FanOut: Sendable {
         }
     }
 
+    /// Publishes one frame and returns it as a subscriber received it.
+    func publishAndTake() async -> Frame {
+        let subscription = broadcaster.subscribe()
+        var frames = subscription.makeAsyncIterator()
+        camera.send(image)
+        return await frames.next()!
+    }
+
     private func received() {
         let waiter = delivered.withLock { state -> CheckedContinuation<Void, Never>? in
             state.count += 1

@@ -1,6 +1,7 @@
 import Benchmark
 import CTurboJPEG
 import FrameStream
+import FrameStreamHTTP
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
@@ -19,6 +20,31 @@ let benchmarks: @Sendable () -> Void = {
             }
             benchmark.stopMeasurement()
             await fanOut.stop()
+        }
+    }
+
+    Benchmark(
+        "Build the multipart part of a 45 KB frame",
+        configuration: .init(metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput])
+    ) { benchmark in
+        let encoder = MJPEGPartEncoder()
+        let frames = await MultipartInput.frames(count: 64)
+        benchmark.startMeasurement()
+        for iteration in benchmark.scaledIterations {
+            blackHole(encoder.part(for: frames[iteration % frames.count]))
+        }
+    }
+
+    Benchmark(
+        "Fetch a cached part (each of 1,000 viewers asking for the same frame)",
+        configuration: .init(metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput])
+    ) { benchmark in
+        let cache = MJPEGPartCache()
+        let frames = await MultipartInput.frames(count: 1)
+        blackHole(cache.part(for: frames[0]))
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            for _ in 0..<1_000 { blackHole(cache.part(for: frames[0])) }
         }
     }
 
@@ -106,5 +132,16 @@ struct EncodeInput: Sendable {
         self.luma = luma
         self.blue = blue
         self.red = red
+    }
+}
+
+/// Frames to build parts from, published by a real broadcaster so that they carry sequence numbers.
+enum MultipartInput {
+    static func frames(count: Int) async -> [Frame] {
+        let fanOut = await FanOut(subscribers: 1)
+        var frames: [Frame] = []
+        for _ in 0..<count { frames.append(await fanOut.publishAndTake()) }
+        await fanOut.stop()
+        return frames
     }
 }
