@@ -103,13 +103,6 @@ public final class JPEGEncoder {
         return try compress(planes: &planes, strides: &strides, subsampling: TJSAMP_420)
     }
 
-    /// Encodes an 8-bit grayscale image (or the luma of a YUV image whose chroma is neutral).
-    /// - Parameter draw: fills the luma plane, `width * height` bytes, row after row.
-    public func encodeGray(_ draw: (UnsafeMutableBufferPointer<UInt8>) -> Void) throws(JPEGError) -> [UInt8] {
-        luma.withUnsafeMutableBufferPointer { draw($0) }
-        return try encodePlanes(subsampling: TJSAMP_GRAY)
-    }
-
     /// Encodes a 4:2:2 image drawn straight into the encoder's planes.
     /// - Parameter draw: fills the luma plane (`width * height`) and the two chroma planes (`(width + 1) / 2 *
     ///   height` each: blue difference, then red difference).
