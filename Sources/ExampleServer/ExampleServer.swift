@@ -7,22 +7,37 @@ import NIOCore
 import ServiceLifecycle
 import UnixSignals
 
+import struct Foundation.Data
+import class Foundation.FileHandle
 import class Foundation.ProcessInfo
 
-/// Serves one camera to web browsers as Motion-JPEG.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Serves cameras to web browsers as Motion-JPEG: one from the command line, or several from a configuration file.
 @main
 struct ExampleServer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ExampleServer",
-        abstract: "Stream a camera to any web browser as Motion-JPEG.",
+        abstract: "Stream cameras to any web browser as Motion-JPEG.",
         discussion: """
-            Open http://HOST:PORT/ in a browser. The camera starts with the first viewer and stops IDLE-TIMEOUT \
+            Open http://HOST:PORT/ in a browser. A camera starts with its first viewer and stops IDLE-TIMEOUT \
             seconds after the last one leaves.
 
             Endpoints: / (page), /video_feed and /stream (MJPEG, ?fps=N caps the rate), /snapshot.jpg, /status \
-            (JSON), and mjpg-streamer's /?action=stream and /?action=snapshot.
+            (JSON), mjpg-streamer's /?action=stream and /?action=snapshot, and for each camera \
+            /cameras/NAME/ with its own stream, video_feed, snapshot.jpg and status.
+
+            With --config FILE the cameras come from a YAML file (see the README); flags given on the command line \
+            override the file's values, for every camera.
             """
     )
+
+    @Option(help: "A YAML file with the server's settings and cameras; flags given here override its values.")
+    var config: String?
 
     @Option(
         help:
@@ -30,26 +45,29 @@ struct ExampleServer: AsyncParsableCommand {
     )
     var camera: String?
 
-    @Option(help: "The address to listen on; 0.0.0.0 serves every network interface.")
-    var host = "127.0.0.1"
+    @Option(help: "The camera's name in its addresses, /cameras/NAME/ (default: the driver's name).")
+    var name: String?
 
-    @Option(help: "The port to listen on; 0 picks a free one.")
-    var port = 5000
+    @Option(help: "The address to listen on (default: 127.0.0.1); 0.0.0.0 serves every network interface.")
+    var host: String?
 
-    @Option(help: "Seconds the camera keeps running after the last viewer has gone; 0 stops it at once.")
-    var idleTimeout: Double = 10
+    @Option(help: "The port to listen on (default: 5000); 0 picks a free one.")
+    var port: Int?
 
-    @Option(help: "The most viewers at once; more get 503 Service Unavailable.")
-    var maxClients = 1000
+    @Option(help: "Seconds a camera keeps running after the last viewer has gone (default: 10); 0 stops it at once.")
+    var idleTimeout: Double?
+
+    @Option(help: "The most viewers of a camera at once (default: 1000); more get 503 Service Unavailable.")
+    var maxClients: Int?
 
     @Option(help: "The most frames per second any viewer gets (default: the camera's rate).")
     var maxFps: Double?
 
-    @Option(help: "Seconds without a new frame after which viewers get the last frame again, to keep connections open.")
-    var heartbeat: Double = 5
+    @Option(help: "Seconds without a new frame after which viewers get the last frame again (default: 5).")
+    var heartbeat: Double?
 
-    @Option(help: "Seconds a viewer may accept no data before it is dropped.")
-    var stallTimeout: Double = 30
+    @Option(help: "Seconds a viewer may accept no data before it is dropped (default: 30).")
+    var stallTimeout: Double?
 
     @Option(help: "The camera's own frame rate, for drivers that pace themselves (emulated: 1).")
     var fps: Double?
@@ -75,45 +93,104 @@ struct ExampleServer: AsyncParsableCommand {
     @Flag(help: "List the V4L2 capture devices (or only --device) with their formats, sizes and rates, and exit.")
     var listDevices = false
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
-    var logLevel: Logger.Level = .info
+    @Option(help: "Log level (default: info): trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level?
 
     static var drivers: FrameSourceRegistry { .standardWithHTTP }
 
+    /// Checks the flags' own values, so that a bad one is named as the flag it came from.
     func validate() throws {
-        guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
-        guard idleTimeout >= 0, idleTimeout.isFinite else { throw ValidationError("--idle-timeout must be 0 or more") }
-        guard maxClients >= 1 else { throw ValidationError("--max-clients must be at least 1") }
-        guard maxFps.map({ $0 > 0 && $0 <= 1000 }) ?? true else {
-            throw ValidationError("--max-fps must be more than 0 and at most 1000")
+        var server = ServerConfiguration(cameras: [CameraConfiguration(name: name ?? "camera", driver: "")])
+        apply(to: &server)
+        if let (_, problem) = server.problem() {
+            throw ValidationError("\(Self.flag(forKey: problem.key)) must be \(problem.expected)")
         }
-        guard heartbeat > 0, heartbeat.isFinite else { throw ValidationError("--heartbeat must be more than 0") }
-        guard stallTimeout > 0, stallTimeout.isFinite else {
-            throw ValidationError("--stall-timeout must be more than 0")
-        }
-        guard quality.map({ (1...100).contains($0) }) ?? true else {
-            throw ValidationError("--quality must be from 1 to 100")
+        if config != nil, camera != nil || name != nil {
+            throw ValidationError(
+                "--camera and --name set up the one camera of a server without --config: name the cameras in the file"
+            )
         }
     }
 
-    /// The driver's name and its camera, from `--camera` or `CAMERA` and the driver options.
-    func makeCamera(
-        environment: [String: String] = ProcessInfo.processInfo.environment,
-        logger: Logger = Logger(label: "FrameStream", factory: { _ in SwiftLogNoOpLogHandler() })
-    ) throws -> (name: String, source: any FrameSource) {
-        let requested = camera ?? environment[FrameSourceRegistry.environmentVariable] ?? ""
-        let name = requested.isEmpty ? FrameSourceRegistry.defaultDriverName : requested.lowercased()
-        let options = CameraOptions(
-            device: device,
-            size: size,
-            framesPerSecond: fps,
-            quality: quality,
-            framesDirectory: framesDir,
-            command: command,
-            url: url,
-            logger: logger
-        )
-        return (name, try Self.drivers.makeSource(named: name, options: options))
+    /// What to serve: the configuration file's settings with the flags on top, or the flags alone.
+    func serverConfiguration(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(StartupError) -> ServerConfiguration {
+        var server: ServerConfiguration
+        if let config {
+            do {
+                server = try ConfigurationFile.load(path: config)
+            } catch {
+                throw StartupError(error.description)
+            }
+        } else {
+            let requested = camera ?? environment[FrameSourceRegistry.environmentVariable] ?? ""
+            let driver = requested.isEmpty ? FrameSourceRegistry.defaultDriverName : requested.lowercased()
+            server = ServerConfiguration(cameras: [CameraConfiguration(name: name ?? driver, driver: driver)])
+        }
+        apply(to: &server)
+        // The flags were checked on their own: what is left is the file's.
+        if let (camera, problem) = server.problem() {
+            let error = ConfigurationFileError(
+                file: config ?? "the command line",
+                camera: camera,
+                key: problem.key,
+                message: "must be \(problem.expected)"
+            )
+            throw StartupError(error.description)
+        }
+        return server
+    }
+
+    /// The flags given on the command line, over whatever the configuration file said.
+    func apply(to server: inout ServerConfiguration) {
+        if let host { server.host = host }
+        if let port { server.port = port }
+        if let logLevel { server.logLevel = logLevel }
+        for index in server.cameras.indices {
+            apply(to: &server.cameras[index])
+        }
+    }
+
+    private func apply(to camera: inout CameraConfiguration) {
+        if let device { camera.device = device }
+        if let size { camera.size = size }
+        if let fps { camera.fps = fps }
+        if let quality { camera.quality = quality }
+        if let framesDir { camera.framesDir = framesDir }
+        if let command { camera.command = command }
+        if let url { camera.url = url }
+        if let idleTimeout { camera.idleTimeout = idleTimeout }
+        if let maxClients { camera.maxClients = maxClients }
+        if let maxFps { camera.maxFps = maxFps }
+        if let heartbeat { camera.heartbeat = heartbeat }
+        if let stallTimeout { camera.stallTimeout = stallTimeout }
+    }
+
+    /// `--max-fps` for the key `maxFps`.
+    static func flag(forKey key: String) -> String {
+        "--" + key.reduce(into: "") { flag, character in
+            if character.isUppercase { flag += "-" + character.lowercased() } else { flag.append(character) }
+        }
+    }
+
+    /// Each camera's driver, made from its options.
+    static func makeSources(
+        for server: ServerConfiguration,
+        file: String?,
+        logger: Logger
+    ) throws(StartupError) -> [(camera: CameraConfiguration, source: any FrameSource)] {
+        var sources: [(camera: CameraConfiguration, source: any FrameSource)] = []
+        for camera in server.cameras {
+            var logger = logger
+            logger[metadataKey: "camera"] = "\(camera.name)"
+            do {
+                sources.append((camera, try drivers.makeSource(named: camera.driver, options: camera.cameraOptions(logger: logger))))
+            } catch {
+                throw StartupError(file.map { "\($0): camera '\(camera.name)': \(error)" } ?? "\(error)")
+            }
+        }
+        return sources
     }
 
     func run() async throws {
@@ -124,50 +201,58 @@ struct ExampleServer: AsyncParsableCommand {
             )
             return
         }
+        let server = try serverConfiguration()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = logLevel
+            handler.logLevel = server.logLevel
             return handler
         }
         let logger = Logger(label: "FrameStream")
-        let (name, source): (String, any FrameSource)
-        do {
-            (name, source) = try makeCamera(logger: logger)
-        } catch {
-            throw CleanExit.message("error: \(error)")
+        var services: [any Service] = []
+        var cameras: [MJPEGCameraIndex.Camera] = []
+        for (camera, source) in try Self.makeSources(for: server, file: config, logger: logger) {
+            var cameraLogger = logger
+            cameraLogger[metadataKey: "camera"] = "\(camera.name)"
+            let broadcaster = FrameBroadcaster(
+                source: source,
+                driverName: camera.driver,
+                configuration: .init(
+                    idleTimeout: .seconds(camera.idleTimeout),
+                    heartbeatInterval: .seconds(camera.heartbeat)
+                ),
+                logger: cameraLogger
+            )
+            let endpoints = MJPEGEndpoints(
+                broadcaster: broadcaster,
+                configuration: .init(
+                    maxClients: camera.maxClients,
+                    maxFramesPerSecond: camera.maxFps,
+                    stallTimeout: .seconds(camera.stallTimeout),
+                    title: config == nil ? "FrameStream" : camera.name
+                ),
+                logger: cameraLogger
+            )
+            services += [broadcaster, endpoints]
+            cameras.append(MJPEGCameraIndex.Camera(name: camera.name, endpoints: endpoints))
         }
-        let broadcaster = FrameBroadcaster(
-            source: source,
-            driverName: name,
-            configuration: .init(idleTimeout: .seconds(idleTimeout), heartbeatInterval: .seconds(heartbeat)),
-            logger: logger
-        )
-        let endpoints = MJPEGEndpoints(
-            broadcaster: broadcaster,
-            configuration: .init(maxClients: maxClients, maxFramesPerSecond: maxFps)
-        )
+        let index = MJPEGCameraIndex(cameras: cameras)
         let router = Router()
-        endpoints.addRoutes(to: router)
-        let stallTimeout = Duration.seconds(stallTimeout)
+        // Every request at debug level: a pass-through otherwise, in front of every route, streams included.
+        router.add(middleware: LogRequestsMiddleware(.debug))
+        router.addRoutes(index.routes())
+        let names = cameras.map(\.name)
         var app = Application(
             router: router,
-            // An autoclosure: every connection gets handlers of its own.
-            server: .http1(
-                configuration: .init(
-                    additionalChannelHandlers: endpoints.connectionHandlers(
-                        stalledClientTimeout: stallTimeout,
-                        logger: logger
-                    )
-                )
-            ),
-            configuration: .init(address: .hostname(host, port: port), serverName: "FrameStream"),
-            onServerRunning: { [host] channel in
+            server: .http1(configuration: .init(additionalChannelHandlers: MJPEGEndpoints.connectionHandlers())),
+            configuration: .init(address: .hostname(server.host, port: server.port), serverName: "FrameStream"),
+            onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
-                logger.notice("serving camera '\(name)' at http://\(host):\(port)/ (press Ctrl-C to stop)")
+                let what = names.count == 1 ? "camera '\(names[0])'" : "\(names.count) cameras (\(names.joined(separator: ", ")))"
+                logger.notice("serving \(what) at http://\(server.host):\(port)/ (press Ctrl-C to stop)")
             },
             logger: logger
         )
-        app.addServices(broadcaster, endpoints)
+        app.addServices(services)
         let group = ServiceGroup(
             configuration: .init(
                 services: [app],
@@ -176,6 +261,41 @@ struct ExampleServer: AsyncParsableCommand {
             )
         )
         try await group.run()
+    }
+
+    /// Runs the command; an error at start is one line on standard error and a non-zero exit status.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            guard code != .success else { exit(withError: error) }
+            let message = error is StartupError ? "\(error)" : message(for: error)
+            let line = message.split(whereSeparator: \.isNewline).joined(separator: " ")
+            if !line.isEmpty {
+                FileHandle.standardError.write(Data("error: \(line)\n".utf8))
+            }
+            terminate(code.rawValue)
+        }
+    }
+}
+
+/// Ends the process with a status.
+private func terminate(_ status: Int32) -> Never {
+    exit(status)
+}
+
+/// Why the server cannot start, in one line.
+struct StartupError: Error, CustomStringConvertible {
+    var description: String
+
+    init(_ description: String) {
+        self.description = description
     }
 }
 

@@ -13,12 +13,11 @@ extension FrameBroadcaster {
     ///   ``FrameBroadcasterError/shutDown``.
     public func snapshot(maxAge: Duration = .seconds(1), timeout: Duration = .seconds(5)) async throws -> Frame {
         let subscription = subscribe()
-        let now = clock.now()
-        let current = state.withLock { $0.phase == .streaming ? $0.latest : nil }
-        if let current, now - current.publishedAt <= maxAge {
+        if let current = newestFrame(maxAge: maxAge) {
             return current
         }
-        let after = current?.sequence ?? subscription.startingAfter
+        // The next frame after the newest one, which is too old or from before a failure.
+        let after = state.withLock { $0.latest?.sequence } ?? subscription.startingAfter
         let outcome = await withTaskGroup(of: SnapshotOutcome.self) { group in
             group.addTask {
                 var iterator = FrameSubscription.Iterator(lease: subscription.lease, lastSequence: after)
@@ -45,6 +44,25 @@ extension FrameBroadcaster {
             try Task.checkCancellation()
             throw FrameBroadcasterError.shutDown
         }
+    }
+}
+
+extension FrameBroadcaster {
+    /// The newest frame if the camera is streaming and the frame is at most `maxAge` old; `nil` while the camera
+    /// is stopped, starting or retrying, so that a new viewer is never shown a picture from before a failure.
+    public func newestFrame(maxAge: Duration) -> Frame? {
+        let now = clock.now()
+        return state.withLock { state in
+            guard state.phase == .streaming, let latest = state.latest, now - latest.publishedAt <= maxAge else {
+                return nil
+            }
+            return latest
+        }
+    }
+
+    /// Whether the broadcaster has stopped for good (its ``run()`` has returned): subscriptions end at once.
+    public var isShutDown: Bool {
+        state.withLock { $0.lifecycle == .shutDown }
     }
 }
 

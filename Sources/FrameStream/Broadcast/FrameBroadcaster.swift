@@ -51,7 +51,8 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
     ///   - driverName: the driver's name, shown in status and logs.
     ///   - configuration: the idle timeout and the restart backoff.
     ///   - clock: measures the idle timeout, the backoff and frame ages; tests pass a manual clock.
-    ///   - logger: where camera starts, stops and failures are logged.
+    ///   - logger: where camera starts, stops and failures are logged, with the metadata `camera` set to the
+    ///     driver's name unless the logger has it already.
     public init(
         source: any FrameSource,
         driverName: String = "camera",
@@ -64,7 +65,8 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
         self.configuration = configuration
         self.clock = FrameClock(clock)
         var logger = logger
-        logger[metadataKey: "camera"] = "\(driverName)"
+        // The caller's camera name, if it gave one; else the driver's.
+        logger[metadataKey: "camera"] = logger[metadataKey: "camera"] ?? "\(driverName)"
         self.logger = logger
     }
 

@@ -1,65 +1,85 @@
 import FrameStream
+import Logging
 import NIOCore
 import Synchronization
 
-/// Feeds every viewer on the fast path (``StreamRequestHandler``) from one subscription: each frame's part is built
-/// once, and handed to each event loop once, which offers it to that loop's viewers. There is no task per viewer.
+/// Feeds every fast-path viewer of one camera (``StreamConnectionHandler``) from one subscription: each frame's
+/// part is built once, and handed to each event loop once, which offers it to that loop's viewers. There is no
+/// task per viewer.
 ///
-/// It subscribes to the broadcaster only while it has viewers, so the camera's idle timeout works as usual.
+/// It subscribes to the broadcaster only while it has viewers, so the camera's idle timeout works as usual. It
+/// takes viewers only while its ``run()`` runs; before that (the endpoints were not added to a service group) the
+/// routes serve streams through the response body instead, and a warning is logged once.
 final class ViewerHub: Sendable {
     /// The viewers on one event loop; used only on that loop.
     final class LoopViewers {
-        var viewers: [ObjectIdentifier: StreamRequestHandler] = [:]
+        var viewers: [ObjectIdentifier: StreamConnectionHandler] = [:]
+    }
+
+    /// What a new viewer gets at once: the newest frame's part, if it is fresh.
+    struct Registration {
+        var part: ByteBuffer?
+        var sequence: UInt64
+    }
+
+    private enum Lifecycle {
+        case notStarted
+        case running
+        case shutDown
     }
 
     private struct State {
+        var lifecycle = Lifecycle.notStarted
         var buckets: [ObjectIdentifier: (loop: any EventLoop, viewers: NIOLoopBound<LoopViewers>)] = [:]
         var viewerCount = 0
         var subscription: FrameSubscription?
-        /// The newest part and its frame's sequence number, while subscribed: a new viewer gets it at once.
+        /// The newest part, re-sent as a heartbeat while the camera sends nothing new.
         var lastPart: (part: ByteBuffer, sequence: UInt64)?
         var waiter: CheckedContinuation<Void, Never>?
-        var isShutDown = false
+        var warnedNotRunning = false
     }
 
     let broadcaster: FrameBroadcaster
     let parts: MJPEGPartCache
+    /// How old a frame may be to be shown to a new viewer at once.
+    let firstFrameMaxAge: Duration
+    private let logger: Logger
     private let state = Mutex(State())
 
-    init(broadcaster: FrameBroadcaster, parts: MJPEGPartCache) {
+    init(broadcaster: FrameBroadcaster, parts: MJPEGPartCache, firstFrameMaxAge: Duration, logger: Logger) {
         self.broadcaster = broadcaster
         self.parts = parts
+        self.firstFrameMaxAge = firstFrameMaxAge
+        self.logger = logger
     }
 
-    /// Adds a viewer; called on its channel's event loop. Returns the part to send it at once, if any, or `nil`
-    /// and `false` when the hub has shut down.
-    func register(
-        _ viewer: StreamRequestHandler,
-        on loop: any EventLoop
-    ) -> (accepted: Bool, first: (part: ByteBuffer, sequence: UInt64)?) {
+    /// Adds a viewer; called on its channel's event loop. Returns what to send it at once, or `nil` when the hub
+    /// does not run (not started, or shut down): the viewer is then served through the response body.
+    func register(_ viewer: StreamConnectionHandler, on loop: any EventLoop) -> Registration? {
         let key = ObjectIdentifier(loop)
-        let (bucket, waiter, first, accepted) = state.withLock { state in
-            guard !state.isShutDown else {
-                return (
-                    nil as NIOLoopBound<LoopViewers>?, nil as CheckedContinuation<Void, Never>?,
-                    nil as (part: ByteBuffer, sequence: UInt64)?, false
-                )
-            }
+        let outcome = state.withLock { state -> (NIOLoopBound<LoopViewers>, CheckedContinuation<Void, Never>?)? in
+            guard state.lifecycle == .running else { return nil }
             if state.buckets[key] == nil {
                 state.buckets[key] = (loop, NIOLoopBound(LoopViewers(), eventLoop: loop))
             }
             state.viewerCount += 1
             let waiter = state.viewerCount == 1 ? state.waiter : nil
             if waiter != nil { state.waiter = nil }
-            return (state.buckets[key]!.viewers, waiter, state.lastPart, true)
+            return (state.buckets[key]!.viewers, waiter)
         }
-        bucket?.value.viewers[ObjectIdentifier(viewer)] = viewer
+        guard let (bucket, waiter) = outcome else {
+            warnIfNeverStarted()
+            return nil
+        }
+        bucket.value.viewers[ObjectIdentifier(viewer)] = viewer
         waiter?.resume()
-        return (accepted, first)
+        // Never a picture from before a failure, or older than a snapshot may be.
+        guard let frame = broadcaster.newestFrame(maxAge: firstFrameMaxAge) else { return Registration(sequence: 0) }
+        return Registration(part: parts.part(for: frame), sequence: frame.sequence)
     }
 
     /// Removes a viewer; called on its channel's event loop.
-    func unregister(_ viewer: StreamRequestHandler, on loop: any EventLoop) {
+    func unregister(_ viewer: StreamConnectionHandler, on loop: any EventLoop) {
         let key = ObjectIdentifier(loop)
         let (bucket, ending) = state.withLock { state in
             state.viewerCount -= 1
@@ -71,14 +91,20 @@ final class ViewerHub: Sendable {
         ending?.end()
     }
 
-    /// Subscribes while there are viewers and hands each frame to them, until cancelled or shut down.
-    func run() async {
+    /// Subscribes while there are viewers and hands each frame to them, until cancelled, shut down, or the
+    /// broadcaster has shut down; then ends every stream cleanly.
+    /// - Throws: ``MJPEGEndpointsError/alreadyRunning`` if called a second time.
+    func run() async throws {
+        try state.withLock { state in
+            guard state.lifecycle == .notStarted else { throw MJPEGEndpointsError.alreadyRunning }
+            state.lifecycle = .running
+        }
         await withTaskCancellationHandler {
             while await waitForViewers() {
                 let subscription = broadcaster.subscribe()
                 let stillWanted = state.withLock { state in
                     state.subscription = subscription
-                    return state.viewerCount > 0 && !state.isShutDown
+                    return state.viewerCount > 0 && state.lifecycle == .running
                 }
                 if stillWanted {
                     await deliverFrames(of: subscription)
@@ -87,7 +113,10 @@ final class ViewerHub: Sendable {
                     state.subscription = nil
                     state.lastPart = nil
                 }
+                // The camera service has stopped for good: subscribing again would end at once, again and again.
+                if broadcaster.isShutDown { break }
             }
+            shutDown()
             finishAll()
         } onCancel: {
             shutDown()
@@ -97,12 +126,25 @@ final class ViewerHub: Sendable {
     /// Ends every stream cleanly and stops taking viewers.
     func shutDown() {
         let (subscription, waiter) = state.withLock { state in
-            state.isShutDown = true
+            state.lifecycle = .shutDown
             defer { state.waiter = nil }
             return (state.subscription, state.waiter)
         }
         subscription?.end()
         waiter?.resume()
+    }
+
+    private func warnIfNeverStarted() {
+        let warn = state.withLock { state in
+            guard state.lifecycle == .notStarted, !state.warnedNotRunning else { return false }
+            state.warnedNotRunning = true
+            return true
+        }
+        if warn {
+            logger.warning(
+                "the camera's endpoints are not running as a service: streams go through the response body, a task per viewer; add the endpoints to the application's services (app.addServices(broadcaster, endpoints))"
+            )
+        }
     }
 
     private func deliverFrames(of subscription: FrameSubscription) async {
@@ -141,12 +183,12 @@ final class ViewerHub: Sendable {
     private func waitForViewers() async -> Bool {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let ready = state.withLock { state in
-                if state.viewerCount > 0 || state.isShutDown { return true }
+                if state.viewerCount > 0 || state.lifecycle == .shutDown { return true }
                 state.waiter = continuation
                 return false
             }
             if ready { continuation.resume() }
         }
-        return state.withLock { !$0.isShutDown }
+        return state.withLock { $0.lifecycle == .running }
     }
 }

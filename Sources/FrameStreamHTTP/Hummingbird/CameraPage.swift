@@ -1,9 +1,10 @@
-import Foundation
-
-/// The page at `/`: a title and the stream in an `<img>`, as in the article; no JavaScript needed.
+/// A camera's page: a title and the stream in an `<img>`, as in the article; no JavaScript needed.
+///
+/// Its links are relative, so that the page works wherever the camera's routes are mounted.
 enum CameraPage {
-    static func html(title: String) -> String {
+    static func html(title: String, base: String) -> String {
         let title = escaped(title)
+        let base = escaped(base)
         return """
             <!DOCTYPE html>
             <html lang="en">
@@ -20,16 +21,35 @@ enum CameraPage {
             </head>
             <body>
             <h1>\(title)</h1>
-            <img src="/video_feed" alt="live camera stream">
-            <p><a href="/snapshot.jpg">snapshot</a> · <a href="/status">status</a></p>
+            <img src="\(base)video_feed" alt="live camera stream">
+            <p><a href="\(base)snapshot.jpg">snapshot</a> · <a href="\(base)status">status</a></p>
             </body>
             </html>
 
             """
     }
 
-    private static func escaped(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    /// What relative links on a page at `path` start with to reach the routes mounted there: nothing when the
+    /// path ends with `/` (`/cams/front/` → `video_feed`), else its last segment (`/cams/front` → `front/video_feed`).
+    static func base(of path: String) -> String {
+        guard !path.hasSuffix("/"), let last = path.split(separator: "/").last else { return "" }
+        return String(last) + "/"
+    }
+
+    /// `text` with the characters that mean something in HTML escaped.
+    static func escaped(_ text: String) -> String {
+        var result = ""
+        result.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": result += "&amp;"
+            case "<": result += "&lt;"
+            case ">": result += "&gt;"
+            case "\"": result += "&quot;"
+            case "'": result += "&#39;"
+            default: result.append(character)
+            }
+        }
+        return result
     }
 }

@@ -6,30 +6,35 @@ public import Logging
 public import NIOCore
 public import ServiceLifecycle
 
-/// The HTTP endpoints of a camera, for any Hummingbird application.
+/// The HTTP endpoints of a camera, as routes to mount anywhere in a Hummingbird application.
 ///
-/// | route | what it serves |
+/// | route (relative to where it is mounted) | what it serves |
 /// | --- | --- |
-/// | `GET /` | a page with the stream, no JavaScript needed |
-/// | `GET /video_feed`, `GET /stream`, `GET /?action=stream` | the Motion-JPEG stream; `?fps=N` caps its rate |
-/// | `GET /snapshot.jpg`, `GET /snapshot`, `GET /?action=snapshot` | one current JPEG |
-/// | `GET /status` | the camera's and the server's state, as JSON |
+/// | `GET` the mount point itself | a page with the stream, no JavaScript needed (optional) |
+/// | `GET …?action=stream`, `GET …?action=snapshot` | mjpg-streamer's addresses, on the page's route |
+/// | `GET stream`, `GET video_feed` | the Motion-JPEG stream; `?fps=N` caps its rate |
+/// | `GET snapshot.jpg`, `GET snapshot` | one current JPEG |
+/// | `GET status` | the camera's and the server's state, as JSON |
 ///
 /// ```swift
-/// let endpoints = MJPEGEndpoints(broadcaster: broadcaster)
+/// let front = MJPEGEndpoints(broadcaster: frontCamera, logger: logger)
+/// let back = MJPEGEndpoints(broadcaster: backCamera, logger: logger)
 /// let router = Router()
-/// endpoints.addRoutes(to: router)
+/// router.group("cams").add(middleware: MyAuth()).addRoutes(front.routes(), atPath: "front")
+/// router.addRoutes(back.routes(), atPath: "/cams/back")
 /// var app = Application(
 ///     router: router,
-///     server: .http1(configuration: .init(additionalChannelHandlers: endpoints.connectionHandlers()))
+///     server: .http1(configuration: .init(additionalChannelHandlers: MJPEGEndpoints.connectionHandlers()))
 /// )
-/// app.addServices(broadcaster, endpoints)
+/// app.addServices(frontCamera, front, backCamera, back)
 /// try await app.runService()
 /// ```
 ///
-/// The connection handlers keep a slow viewer's queue to about one frame, drop stalled viewers, and serve
-/// uncapped streams straight from SwiftNIO. Without them the routes still serve everything, with a task per viewer,
-/// but a slow viewer can fall seconds behind.
+/// Streams are served only through these routes, after every middleware in front of them. With the
+/// ``connectionHandlers()`` in the server's configuration, a stream then leaves the router for a fast path: each
+/// frame's part is built once and written to each viewer from SwiftNIO, without a task per viewer, and a slow
+/// viewer stays about one frame behind; the endpoints must run as a service (``run()``). Without the handlers the
+/// routes still serve everything, with a task per viewer, but a slow viewer can fall seconds behind.
 public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
     /// Limits and timeouts of the endpoints.
     public struct Configuration: Sendable, Hashable {
@@ -39,10 +44,16 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
         public var maxFramesPerSecond: Double?
         /// How long a snapshot waits for a fresh frame before `503`.
         public var snapshotTimeout: Duration
-        /// How old the newest frame may be for a snapshot to return it at once.
+        /// How old the newest frame may be for a snapshot to return it at once, and for a new viewer to be shown
+        /// it before the next one.
         public var snapshotMaxAge: Duration
+        /// How long a viewer may accept no data before it is disconnected (with the connection handlers).
+        public var stallTimeout: Duration
         /// The page's title.
         public var title: String
+        /// Whether ``routes(context:)`` includes the page (and mjpg-streamer's `?action=` addresses) at the mount
+        /// point; without it the application serves its own page there.
+        public var includesPage: Bool
 
         /// Creates a configuration.
         public init(
@@ -50,13 +61,17 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
             maxFramesPerSecond: Double? = nil,
             snapshotTimeout: Duration = .seconds(5),
             snapshotMaxAge: Duration = .seconds(1),
-            title: String = "FrameStream"
+            stallTimeout: Duration = .seconds(30),
+            title: String = "FrameStream",
+            includesPage: Bool = true
         ) {
             self.maxClients = maxClients
             self.maxFramesPerSecond = maxFramesPerSecond
             self.snapshotTimeout = snapshotTimeout
             self.snapshotMaxAge = snapshotMaxAge
+            self.stallTimeout = stallTimeout
             self.title = title
+            self.includesPage = includesPage
         }
     }
 
@@ -67,94 +82,126 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
     private let viewers: ViewerLimit
     private let stream: MJPEGViewerStream
     private let hub: ViewerHub
+    private let logger: Logger
     private let startedAt = ContinuousClock.now
+
+    /// What the kernel may hold unsent for a viewer.
+    static let unsentLimit = 16 * 1024
 
     /// Creates the endpoints of a camera.
     /// - Parameters:
     ///   - broadcaster: the camera.
     ///   - configuration: limits and timeouts.
     ///   - clock: paces viewers with a frame-rate cap; tests pass a manual clock.
+    ///   - logger: where viewers' arrivals and departures (debug level), refusals and misuse are logged.
     public init(
         broadcaster: FrameBroadcaster,
         configuration: Configuration = Configuration(),
-        clock: some Clock<Duration> = ContinuousClock()
+        clock: some Clock<Duration> = ContinuousClock(),
+        logger: Logger
     ) {
         self.broadcaster = broadcaster
         self.configuration = configuration
         self.viewers = ViewerLimit(maximum: configuration.maxClients)
         let parts = MJPEGPartCache()
         self.stream = MJPEGViewerStream(parts: parts, clock: clock)
-        self.hub = ViewerHub(broadcaster: broadcaster, parts: parts)
+        var logger = logger
+        logger[metadataKey: "camera"] = logger[metadataKey: "camera"] ?? "\(broadcaster.driverName)"
+        self.logger = logger
+        self.hub = ViewerHub(
+            broadcaster: broadcaster,
+            parts: parts,
+            firstFrameMaxAge: configuration.snapshotMaxAge,
+            logger: logger
+        )
     }
 
-    /// Feeds the viewers that the connection handlers serve directly, until a graceful shutdown, which ends their
-    /// streams cleanly. Add the endpoints to the application's services, after the broadcaster.
+    /// Feeds the viewers on the fast path, until a graceful shutdown, which ends their streams cleanly. Add the
+    /// endpoints to the application's services, after the broadcaster.
+    /// - Throws: ``MJPEGEndpointsError/alreadyRunning`` if called a second time.
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            await hub.run()
+        try await withGracefulShutdownHandler {
+            try await hub.run()
         } onGracefulShutdown: {
             hub.shutDown()
         }
     }
 
-    /// The handlers each HTTP connection needs, for `HTTP1Channel.Configuration(additionalChannelHandlers:)`
-    /// (an autoclosure there: each connection gets its own). They keep slow viewers about one frame behind, drop
-    /// stalled ones, and serve uncapped streams straight from SwiftNIO, one write per viewer per frame, without a
-    /// task per viewer; the endpoints must then run as a service (``run()``).
-    /// - Parameters:
-    ///   - stalledClientTimeout: how long a viewer may accept nothing before it is dropped.
-    ///   - logger: where viewers' arrivals and departures are logged, at debug level.
-    public func connectionHandlers(
-        stalledClientTimeout: Duration = .seconds(30),
-        logger: Logger = Logger(label: "FrameStreamHTTP", factory: { _ in SwiftLogNoOpLogHandler() })
-    ) -> [any RemovableChannelHandler] {
-        let nanoseconds = Int64(stalledClientTimeout.seconds * 1e9)
-        return [
-            IdleStateHandler(writeTimeout: .nanoseconds(nanoseconds)),
-            ViewerConnectionHandler(),
-            StreamRequestHandler(
-                hub: hub,
-                viewers: viewers,
-                takesStreams: configuration.maxFramesPerSecond == nil,
-                logger: logger
-            ),
-        ]
+    /// The handlers each HTTP connection (or HTTP/2 stream) needs for the fast path, for
+    /// `HTTP1Channel.Configuration(additionalChannelHandlers:)`; one call serves every camera on the server.
+    ///
+    /// ```swift
+    /// server: .http1(configuration: .init(additionalChannelHandlers: MJPEGEndpoints.connectionHandlers()))
+    /// ```
+    ///
+    /// They answer nothing themselves: only when one of the stream routes has accepted a stream does its
+    /// connection get the stream settings (`TCP_NOTSENT_LOWAT`, small write watermarks, the stall drop) and the
+    /// fast path; every other connection, and every other route, is left as Hummingbird made it. They also keep
+    /// pipelined HTTP/1.1 requests in order around a stream. Each connection gets a handler of its own, even if
+    /// the result of one call is reused.
+    public static func connectionHandlers() -> [any RemovableChannelHandler] {
+        [StreamConnectionInstaller()]
     }
 
-    /// Adds every route in the table above to the router.
-    public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
-        router.get("/") { request, context in
-            switch request.uri.queryParameters.get("action") {
-            case nil: page()
-            case "stream": streamResponse(for: request, logger: context.logger)
-            case "snapshot": await snapshotResponse()
-            case let action?: Self.badRequest("unknown action '\(action)': use action=stream or action=snapshot")
+    /// The routes in the table above, to add to a router or a group under any path:
+    /// `router.addRoutes(endpoints.routes(), atPath: "/cams/front")`.
+    public func routes<Context: RequestContext>(
+        context: Context.Type = BasicRequestContext.self
+    ) -> RouteCollection<Context> {
+        routes(context: context, page: configuration.includesPage, status: true)
+    }
+
+    /// The routes, with or without the page and the status (which a server with several cameras has of its own).
+    func routes<Context: RequestContext>(
+        context: Context.Type,
+        page includesPage: Bool,
+        status includesStatus: Bool
+    ) -> RouteCollection<Context> {
+        let routes = RouteCollection(context: Context.self)
+        if includesPage {
+            routes.getAndHead("") { request in
+                let action = request.uri.queryParameters.get("action")
+                switch MJPEGAction(query: action) {
+                case nil: return page(for: request)
+                case .stream(nil), .stream(0): return streamResponse(for: request)
+                case .snapshot(nil), .snapshot(0): return await snapshotResponse()
+                case .stream(.some), .snapshot(.some), .invalid:
+                    return Self.badRequest(MJPEGAction.unknown(action ?? "", cameras: 1))
+                }
             }
         }
-        router.get("/video_feed") { request, context in streamResponse(for: request, logger: context.logger) }
-        router.get("/stream") { request, context in streamResponse(for: request, logger: context.logger) }
-        router.get("/snapshot.jpg") { _, _ in await snapshotResponse() }
-        router.get("/snapshot") { _, _ in await snapshotResponse() }
-        router.get("/status") { _, _ in statusResponse() }
+        routes.getAndHead("stream") { request in streamResponse(for: request) }
+        routes.getAndHead("video_feed") { request in streamResponse(for: request) }
+        routes.getAndHead("snapshot.jpg") { _ in await snapshotResponse() }
+        routes.getAndHead("snapshot") { _ in await snapshotResponse() }
+        if includesStatus {
+            routes.getAndHead("status") { _ in statusResponse() }
+        }
+        return routes
     }
 
     /// `MJPEGEndpoints(camera: NAME)`, for logs.
     public var description: String { "MJPEGEndpoints(camera: \(broadcaster.driverName))" }
 
-    /// The page with the stream.
-    public func page() -> Response {
+    /// The page with the stream. Its links are relative, so that it works wherever the routes are mounted.
+    public func page(for request: Request) -> Response {
         Response(
             status: .ok,
             headers: [.contentType: "text/html; charset=utf-8"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: CameraPage.html(title: configuration.title)))
+            body: ResponseBody(
+                byteBuffer: ByteBuffer(
+                    string: CameraPage.html(title: configuration.title, base: CameraPage.base(of: request.uri.path))
+                )
+            )
         )
     }
 
     /// The Motion-JPEG stream for one viewer, or `400` for a malformed query, or `503` over the client limit.
-    /// - Parameters:
-    ///   - request: the viewer's request, whose query may hold `fps=N`.
-    ///   - logger: where the viewer's arrival and departure are logged, at debug level.
-    public func streamResponse(for request: Request, logger: Logger) -> Response {
+    /// For `HEAD`, the stream's headers and no body.
+    ///
+    /// With the ``connectionHandlers()`` on the viewer's connection, the stream leaves the router here for the
+    /// fast path; otherwise the response body writes it, a task per viewer.
+    public func streamResponse(for request: Request) -> Response {
         let options: StreamOptions
         do {
             let query = Dictionary(
@@ -165,39 +212,76 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
         } catch {
             return Self.badRequest(error.description)
         }
-        guard let slot = viewers.admit() else {
-            logger.notice("viewer refused: \(viewers.maximum) viewers already")
-            return Response(
-                status: .serviceUnavailable,
-                headers: [.retryAfter: "5", .contentType: "text/plain; charset=utf-8"],
-                body: ResponseBody(
-                    byteBuffer: ByteBuffer(string: "too many viewers (\(viewers.maximum)): try again later\n")
-                )
-            )
+        guard !broadcaster.isShutDown else {
+            return Self.unavailable("the camera service has shut down", retryAfter: nil)
         }
-        let stream = self.stream
-        let broadcaster = self.broadcaster
         var headers = Self.noCacheHeaders
         headers[.contentType] = stream.parts.encoder.contentType
+        if request.method == .head {
+            return Response(status: .ok, headers: headers)
+        }
+        guard let slot = viewers.admit() else {
+            logger.notice("viewer refused: \(viewers.maximum) viewers already")
+            return Self.unavailable("too many viewers (\(viewers.maximum)): try again later", retryAfter: 5)
+        }
+        var logger = self.logger
+        logger[metadataKey: "path"] = "\(request.uri)"
+        guard request.headers[StreamHandoff.connectionField] == StreamHandoff.connectionMarker else {
+            // No connection handler on this connection: the response body writes the stream.
+            return Response(status: .ok, headers: headers, body: bodyStream(request, options, slot, logger))
+        }
+        let handoff = StreamHandoff(
+            hub: options.maxFramesPerSecond == nil ? hub : nil,
+            stallTimeout: configuration.stallTimeout,
+            unsentLimit: Self.unsentLimit,
+            logger: logger,
+            slot: slot
+        )
+        headers[StreamHandoff.tokenField] = handoff.tokenValue
+        let stream = bodyStream(request, options, slot, logger)
         return Response(
             status: .ok,
             headers: headers,
             body: ResponseBody { writer in
-                let subscription = broadcaster.subscribe()
-                logger.debug("viewer connected", metadata: ["path": "\(request.uri)"])
-                defer { logger.debug("viewer disconnected", metadata: ["path": "\(request.uri)"]) }
-                // Ends at once when the client goes, even while waiting for a frame, or when the server shuts down.
-                try await request.body.consumeWithCancellationOnInboundClose { _ in
-                    try await withGracefulShutdownHandler {
-                        try await stream.run(subscription, options: options) { try await writer.write($0) }
-                    } onGracefulShutdown: {
-                        subscription.end()
-                    }
+                // Until the connection's handler has seen the head; ends at once if the client goes first.
+                let outcome = try await request.body.consumeWithCancellationOnInboundClose { _ in
+                    await handoff.outcome()
                 }
-                withExtendedLifetime(slot) {}
-                try await writer.finish(nil)
+                switch outcome {
+                case .served:
+                    try await writer.finish(nil)
+                case .writeItYourself:
+                    try await stream.write(writer)
+                }
+                withExtendedLifetime(handoff) {}
             }
         )
+    }
+
+    /// The stream written by the response body: one task per viewer, which waits for each frame and writes it.
+    private func bodyStream(
+        _ request: Request,
+        _ options: StreamOptions,
+        _ slot: ViewerLimit.Slot,
+        _ logger: Logger
+    ) -> ResponseBody {
+        let stream = self.stream
+        let broadcaster = self.broadcaster
+        return ResponseBody { writer in
+            let subscription = broadcaster.subscribe()
+            logger.debug("viewer connected", metadata: ["delivery": "response body"])
+            defer { logger.debug("viewer disconnected", metadata: ["delivery": "response body"]) }
+            // Ends at once when the client goes, even while waiting for a frame, or when the server shuts down.
+            try await request.body.consumeWithCancellationOnInboundClose { _ in
+                try await withGracefulShutdownHandler {
+                    try await stream.run(subscription, options: options) { try await writer.write($0) }
+                } onGracefulShutdown: {
+                    subscription.end()
+                }
+            }
+            withExtendedLifetime(slot) {}
+            try await writer.finish(nil)
+        }
     }
 
     /// One current JPEG, or `503` with the reason when the camera sends none in time.
@@ -252,9 +336,13 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
 
     /// ``status()`` as a JSON response.
     public func statusResponse() -> Response {
+        Self.jsonResponse(status())
+    }
+
+    static func jsonResponse(_ value: some Encodable) -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let json = (try? encoder.encode(status())) ?? Data("{}".utf8)
+        let json = (try? encoder.encode(value)) ?? Data("{}".utf8)
         var headers = Self.noCacheHeaders
         headers[.contentType] = "application/json"
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: json)))
@@ -266,6 +354,16 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
         .cacheControl: "no-cache, no-store, must-revalidate",
         HTTPField.Name("Pragma")!: "no-cache",
     ]
+
+    static func unavailable(_ reason: String, retryAfter: Int?) -> Response {
+        var headers: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
+        headers[.retryAfter] = retryAfter.map(String.init)
+        return Response(
+            status: .serviceUnavailable,
+            headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(string: reason + "\n"))
+        )
+    }
 
     static func badRequest(_ reason: String) -> Response {
         Response(

@@ -1,0 +1,86 @@
+import FrameStream
+import Logging
+
+/// One camera of the server: its driver, the driver's options, and the limits of its endpoints. Every key is also
+/// a command-line flag (`maxFps` is `--max-fps`).
+struct CameraConfiguration: Equatable, Sendable {
+    /// The name in the camera's addresses (`/cameras/NAME/`).
+    var name: String
+    /// The driver (`CAMERA`), such as `v4l2`.
+    var driver: String
+    var device: String?
+    var size: FrameSize?
+    var fps: Double?
+    var quality: Int?
+    var framesDir: String?
+    var command: String?
+    var url: String?
+    var idleTimeout: Double = 10
+    var maxClients = 1000
+    var maxFps: Double?
+    var heartbeat: Double = 5
+    var stallTimeout: Double = 30
+
+    /// A value that cannot be used: the key (`maxFps`) and what it must be.
+    struct Problem: Error, Equatable {
+        var key: String
+        var expected: String
+    }
+
+    /// The keys of a camera in a configuration file, in the order the README lists them.
+    static let keys = [
+        "driver", "device", "size", "fps", "quality", "framesDir", "command", "url", "idleTimeout", "maxClients",
+        "maxFps", "heartbeat", "stallTimeout",
+    ]
+
+    /// The first value that cannot be used, if any.
+    func problem() -> Problem? {
+        if !Self.isValidName(name) {
+            return Problem(key: "name", expected: "letters, digits, '-', '_' and '.' only, such as front-door")
+        }
+        if let fps, !(fps > 0 && fps <= 1000) {
+            return Problem(key: "fps", expected: "more than 0 and at most 1000")
+        }
+        if let quality, !(1...100).contains(quality) {
+            return Problem(key: "quality", expected: "from 1 to 100")
+        }
+        if !(idleTimeout >= 0 && idleTimeout <= 86_400 * 365) {
+            return Problem(key: "idleTimeout", expected: "0 or more seconds")
+        }
+        if !(1...1_000_000).contains(maxClients) {
+            return Problem(key: "maxClients", expected: "from 1 to 1000000")
+        }
+        if let maxFps, !(maxFps > 0 && maxFps <= 1000) {
+            return Problem(key: "maxFps", expected: "more than 0 and at most 1000")
+        }
+        if !(heartbeat > 0 && heartbeat <= 86_400) {
+            return Problem(key: "heartbeat", expected: "more than 0 seconds, at most a day")
+        }
+        if !(stallTimeout > 0 && stallTimeout <= 86_400) {
+            return Problem(key: "stallTimeout", expected: "more than 0 seconds, at most a day")
+        }
+        return nil
+    }
+
+    /// The driver's options.
+    func cameraOptions(logger: Logger) -> CameraOptions {
+        CameraOptions(
+            device: device,
+            size: size,
+            framesPerSecond: fps,
+            quality: quality,
+            framesDirectory: framesDir,
+            command: command,
+            url: url,
+            logger: logger
+        )
+    }
+
+    /// Whether a name can stand in an address as it is.
+    static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 64 && name != "." && name != ".."
+            && name.unicodeScalars.allSatisfy { scalar in
+                scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "-_.".unicodeScalars.contains(scalar))
+            }
+    }
+}

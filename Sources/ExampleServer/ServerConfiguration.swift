@@ -1,0 +1,32 @@
+import FrameStream
+import Logging
+
+/// What the server serves, where: from `--config FILE` with the command line's flags on top, or from the command
+/// line alone.
+struct ServerConfiguration: Equatable, Sendable {
+    var host = "127.0.0.1"
+    var port = 5000
+    var logLevel = Logger.Level.info
+    /// In the order given; the first one also has the single-camera addresses.
+    var cameras: [CameraConfiguration]
+
+    /// The top-level keys of a configuration file.
+    static let keys = ["host", "port", "logLevel", "cameras"]
+
+    /// The first value that cannot be used, if any: `(camera, problem)`, with no camera for a server-wide key.
+    func problem() -> (camera: String?, problem: CameraConfiguration.Problem)? {
+        if !(0...65535).contains(port) {
+            return (nil, .init(key: "port", expected: "from 0 to 65535"))
+        }
+        if host.isEmpty {
+            return (nil, .init(key: "host", expected: "an address such as 127.0.0.1 or 0.0.0.0"))
+        }
+        if cameras.isEmpty {
+            return (nil, .init(key: "cameras", expected: "at least one camera"))
+        }
+        for camera in cameras {
+            if let problem = camera.problem() { return (camera.name, problem) }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,352 @@
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+
+/// One HTTP connection (or HTTP/2 stream) of a server that streams: it answers nothing itself, but once a route
+/// has accepted a stream it serves the stream cheaply and keeps the connection honest.
+///
+/// Between requests it only keeps HTTP/1.1 pipelining in order: a request that arrives while the previous
+/// response is still being written waits here until that response is complete, so a stream that follows other
+/// requests starts after their responses, and nothing that comes after a stream request ever reaches it. It adds
+/// the ``StreamHandoff/connectionField`` marker to each request head, so that the stream routes know this handler
+/// is there.
+///
+/// When a response head carries a ``StreamHandoff`` token, the connection becomes a stream connection:
+/// - **Socket settings, for this connection only.** `TCP_NOTSENT_LOWAT` on the socket, so that the kernel takes
+///   more only while little is unsent, and (HTTP/1.1) write watermarks of one byte, so that the next part waits
+///   until the previous one has gone to the kernel. A slow viewer is then about one frame behind.
+/// - **The fast path.** With a ``ViewerHub``, the handler writes the parts itself: the hub offers each frame's
+///   part once per event loop, the handler keeps one slot, the newest part not yet sent, and writes it when the
+///   connection can take it. One write per viewer per frame, no task per viewer. The response body, meanwhile,
+///   waits for the stream to end.
+/// - **Guarding.** Otherwise (a frame-rate cap) the response body writes the stream, and the handler applies the
+///   socket settings and the stall drop.
+/// - Later requests and stray bytes are dropped; a viewer that accepts nothing for the stall timeout is
+///   disconnected; a half-close, a close or a graceful shutdown ends the stream; the connection closes (HTTP/1.1)
+///   when its stream ends.
+final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private enum Mode {
+        /// Ordinary requests and responses.
+        case requests
+        /// The fast path: this handler writes the stream's parts.
+        case streaming(StreamHandoff, ViewerHub)
+        /// The response body writes the stream; this handler guards the connection.
+        case guarding(StreamHandoff)
+        /// The stream has ended; the response's end is still to come.
+        case ended
+    }
+
+    /// What arrived while an earlier response was still being written.
+    private enum Held {
+        case read(NIOAny)
+        case error(any Error)
+        case event(Any)
+    }
+
+    private var mode = Mode.requests
+    private var context: ChannelHandlerContext?
+    /// A request's head has been read and its end not yet.
+    private var requestOpen = false
+    /// A request's head has been read and its response's end not yet written.
+    private var responsePending = false
+    private var held: [Held] = []
+    private var readPending = false
+
+    /// HTTP/2 stream channels are not sockets: their socket is the parent's, shared with other streams.
+    private var isHTTP2Stream = false
+    /// The part not yet sent, on the fast path: only the newest is kept.
+    private var pending: ByteBuffer?
+    /// The newest frame offered, so that a frame offered twice (at registration and by the hub) is sent once.
+    private var lastSequence: UInt64 = 0
+    /// HTTP/2: a part is on its way; the next waits for its write to complete.
+    private var writeInFlight = false
+    /// Since when the viewer has not taken what was written; `nil` while it keeps up.
+    private var waitingSince: NIODeadline?
+    private var stallCheck: Scheduled<Void>?
+
+    /// Where a connection's viewer is identified in logs.
+    private var remote: String { context?.remoteAddress.map { "\($0)" } ?? "?" }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        isHTTP2Stream = !(context.channel is any SocketOptionProvider)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        endStream()
+        self.context = nil
+    }
+
+    // MARK: Requests
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch mode {
+        case .requests:
+            if isHolding {
+                held.append(.read(data))
+            } else {
+                forwardRequestPart(data, context: context)
+            }
+        case .streaming, .guarding, .ended:
+            // Only the rest of the stream's own request passes; whatever follows it is dropped.
+            guard requestOpen else { return }
+            if case .end = unwrapInboundIn(data) { requestOpen = false }
+            context.fireChannelRead(data)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        switch mode {
+        case .requests where isHolding:
+            held.append(.error(error))
+        case .streaming, .guarding, .ended:
+            // A parse error in bytes after the stream request: they are dropped with it. Others close the connection.
+            if !requestOpen, error is HTTPParserError { return }
+            context.fireErrorCaught(error)
+        case .requests:
+            context.fireErrorCaught(error)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch mode {
+        case .requests where isHolding && (event as? ChannelEvent) == .inputClosed:
+            held.append(.event(event))
+            return
+        case .streaming:
+            if event is ChannelShouldQuiesceEvent || (event as? ChannelEvent) == .inputClosed {
+                // Shutting down, or the client has half-closed: end the stream as the router path does.
+                endStream()
+            }
+        case .requests, .guarding, .ended:
+            break
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if case .requests = mode, isHolding {
+            readPending = true  // stop reading until the response is complete
+            return
+        }
+        context.read()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        endStream()
+        context.fireChannelInactive()
+    }
+
+    /// The current request has been read and its response is not complete: the next request waits.
+    private var isHolding: Bool { responsePending && !requestOpen }
+
+    private func forwardRequestPart(_ data: NIOAny, context: ChannelHandlerContext) {
+        switch unwrapInboundIn(data) {
+        case .head(var head):
+            requestOpen = true
+            responsePending = true
+            // Replaces any marker the client sent.
+            head.headerFields[StreamHandoff.connectionField] = StreamHandoff.connectionMarker
+            context.fireChannelRead(wrapInboundOut(.head(head)))
+        case .body:
+            context.fireChannelRead(data)
+        case .end:
+            requestOpen = false
+            context.fireChannelRead(data)
+        }
+    }
+
+    /// Passes on what waited for the previous response, up to the next request that must wait in turn.
+    private func releaseHeld(context: ChannelHandlerContext) {
+        guard !held.isEmpty else { return readIfPending(context: context) }
+        while !held.isEmpty, !isHolding, case .requests = mode {
+            switch held.removeFirst() {
+            case .read(let data): forwardRequestPart(data, context: context)
+            case .error(let error): context.fireErrorCaught(error)
+            case .event(let event): context.fireUserInboundEventTriggered(event)
+            }
+        }
+        // What reads the requests (NIOAsyncChannel) takes them in on the read-complete event.
+        context.fireChannelReadComplete()
+        readIfPending(context: context)
+    }
+
+    private func readIfPending(context: ChannelHandlerContext) {
+        if held.isEmpty, readPending {
+            readPending = false
+            context.read()
+        }
+    }
+
+    // MARK: Responses
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch (mode, unwrapOutboundIn(data)) {
+        case (.requests, .head(var head)) where head.headerFields[StreamHandoff.tokenField] != nil:
+            let token = head.headerFields[StreamHandoff.tokenField] ?? ""
+            head.headerFields[StreamHandoff.tokenField] = nil
+            if let handoff = StreamHandoff.claim(token) {
+                startStream(handoff, head: head, promise: promise, context: context)
+            } else {
+                context.write(wrapOutboundOut(.head(head)), promise: promise)
+            }
+        case (.requests, .end):
+            context.write(data, promise: promise)
+            responsePending = false
+            releaseHeld(context: context)
+        case (.requests, _):
+            context.write(data, promise: promise)
+        case (.streaming, .end), (.guarding, .end), (.ended, .end):
+            endStream()
+            mode = .ended
+            context.write(data, promise: promise)
+            if !isHTTP2Stream {
+                // Requests after the stream were dropped: the connection has nothing more to say.
+                context.flush()
+                context.close(promise: nil)
+            }
+        case (.streaming, _), (.ended, _):
+            // The response body writes nothing while the fast path serves the stream.
+            promise?.succeed()
+        case (.guarding, _):
+            context.write(data, promise: promise)
+            if !context.channel.isWritable { waitingSince = waitingSince ?? .now() }
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        switch mode {
+        case .streaming where isHTTP2Stream:
+            break  // there each write's completion tells when the viewer has taken a part
+        case .streaming, .guarding:
+            waitingSince = context.channel.isWritable ? nil : (waitingSince ?? .now())
+        case .requests, .ended:
+            break
+        }
+        if context.channel.isWritable { sendPending(context: context) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    private func startStream(
+        _ handoff: StreamHandoff,
+        head: HTTPResponse,
+        promise: EventLoopPromise<Void>?,
+        context: ChannelHandlerContext
+    ) {
+        applyStreamSettings(handoff, context: context)
+        if let hub = handoff.hub, let first = hub.register(self, on: context.eventLoop) {
+            mode = .streaming(handoff, hub)
+            handoff.logger.debug("viewer connected", metadata: ["remote": "\(remote)", "delivery": "fast path"])
+            context.write(wrapOutboundOut(.head(head)), promise: promise)
+            context.writeAndFlush(wrapOutboundOut(.body(hub.parts.encoder.streamStart())), promise: nil)
+            if let part = first.part { offer(part, sequence: first.sequence, isHeartbeat: false) }
+        } else {
+            mode = .guarding(handoff)
+            context.write(wrapOutboundOut(.head(head)), promise: promise)
+            handoff.resolve(.writeItYourself)
+        }
+    }
+
+    private func applyStreamSettings(_ handoff: StreamHandoff, context: ChannelHandlerContext) {
+        // The socket: this connection's own, or an HTTP/2 connection's, which then carries a stream.
+        let socket = isHTTP2Stream ? context.channel.parent : context.channel
+        if let options = socket?.syncOptions {
+            // Not every platform has the option; without it the watermarks still bound the server side.
+            try? options.setOption(
+                ChannelOptions.Types.SocketOption(level: .tcp, name: Self.tcpNotSentLowWatermark),
+                value: SocketOptionValue(handoff.unsentLimit)
+            )
+        }
+        if !isHTTP2Stream {
+            // An HTTP/2 stream channel has no watermarks of its own to set; there a part waits for the previous
+            // one's write to complete instead.
+            try? context.channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 1, high: 1))
+        }
+        let timeout = TimeAmount.nanoseconds(Int64(min(handoff.stallTimeout.seconds, 86_400) * 1e9))
+        scheduleStallCheck(every: TimeAmount.nanoseconds(max(timeout.nanoseconds / 4, 50_000_000)), timeout: timeout)
+    }
+
+    /// Every `interval`, closes the connection if the viewer has taken nothing for `timeout`.
+    private func scheduleStallCheck(every interval: TimeAmount, timeout: TimeAmount) {
+        guard let context else { return }
+        stallCheck = context.eventLoop.assumeIsolated().scheduleTask(in: interval) { [weak self] in
+            guard let self, let context = self.context, self.stallCheck != nil else { return }
+            if let since = self.waitingSince, NIODeadline.now() - since >= timeout {
+                context.close(promise: nil)
+                return
+            }
+            self.scheduleStallCheck(every: interval, timeout: timeout)
+        }
+    }
+
+    // MARK: The fast path
+
+    /// A part for this viewer from the hub: a newer frame, or the last one again as a heartbeat; called on the
+    /// channel's event loop. A frame not newer than the last one offered is ignored, unless it is a heartbeat.
+    func offer(_ part: ByteBuffer, sequence: UInt64, isHeartbeat: Bool) {
+        guard case .streaming = mode, let context, isHeartbeat || sequence > lastSequence else { return }
+        lastSequence = max(lastSequence, sequence)
+        pending = part
+        sendPending(context: context)
+    }
+
+    /// Ends the stream cleanly: the response's end follows, and the connection closes; called on the channel's
+    /// event loop by the hub when it shuts down.
+    func finishStream() {
+        endStream()
+    }
+
+    private func sendPending(context: ChannelHandlerContext) {
+        guard case .streaming = mode, !writeInFlight, context.channel.isWritable, let part = pending else { return }
+        pending = nil
+        if isHTTP2Stream {
+            writeInFlight = true
+            waitingSince = waitingSince ?? .now()
+            let written = context.eventLoop.makePromise(of: Void.self)
+            written.futureResult.assumeIsolated().whenComplete { [weak self] _ in
+                guard let self else { return }
+                self.writeInFlight = false
+                self.waitingSince = nil
+                if let context = self.context { self.sendPending(context: context) }
+            }
+            context.writeAndFlush(wrapOutboundOut(.body(part)), promise: written)
+        } else {
+            context.writeAndFlush(wrapOutboundOut(.body(part)), promise: nil)
+        }
+    }
+
+    /// Leaves the stream: unregisters from the hub and lets the response body finish. Safe to call more than once.
+    private func endStream() {
+        stallCheck?.cancel()
+        stallCheck = nil
+        switch mode {
+        case .streaming(let handoff, let hub):
+            mode = .ended
+            pending = nil
+            if let context { hub.unregister(self, on: context.eventLoop) }
+            handoff.logger.debug("viewer disconnected", metadata: ["remote": "\(remote)", "delivery": "fast path"])
+            handoff.resolve(.served)
+        case .guarding:
+            mode = .ended
+        case .requests, .ended:
+            break
+        }
+    }
+
+    /// `TCP_NOTSENT_LOWAT`, Linux's option number (Darwin uses 0x201).
+    #if os(Linux)
+    static let tcpNotSentLowWatermark = NIOBSDSocket.Option(rawValue: 25)
+    #else
+    static let tcpNotSentLowWatermark = NIOBSDSocket.Option(rawValue: 0x201)
+    #endif
+}
+
+@available(*, unavailable)
+extension StreamConnectionHandler: Sendable {}

@@ -1,0 +1,13 @@
+/// Errors of ``MJPEGEndpoints``, in words that say what to do.
+public enum MJPEGEndpointsError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// ``MJPEGEndpoints/run()`` was called on endpoints that run, or ran, already.
+    case alreadyRunning
+
+    /// What went wrong and what to do about it.
+    public var description: String {
+        switch self {
+        case .alreadyRunning:
+            "the camera's endpoints are running already: add them to one service group, once"
+        }
+    }
+}
