@@ -80,7 +80,9 @@ struct CameraConfiguration: Equatable, Sendable {
     static func isValidName(_ name: String) -> Bool {
         !name.isEmpty && name.count <= 64 && name != "." && name != ".."
             && name.unicodeScalars.allSatisfy { scalar in
-                scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "-_.".unicodeScalars.contains(scalar))
+                scalar.isASCII
+                    && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+                        || "-_.".unicodeScalars.contains(scalar))
             }
     }
 }

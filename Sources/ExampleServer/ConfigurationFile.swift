@@ -2,8 +2,8 @@ import FrameStream
 import Logging
 import Yams
 
-import struct Foundation.URL
 import class Foundation.FileManager
+import struct Foundation.URL
 
 /// Reads a server's configuration from a YAML file, in the style of go2rtc and mediamtx:
 ///
@@ -64,7 +64,11 @@ enum ConfigurationFile {
             ConfigurationFileError(file: file, camera: camera, key: key, message: message)
         }
 
-        func mapping(_ node: Node, _ what: String, known: [String]) throws(ConfigurationFileError) -> [(
+        func mapping(
+            _ node: Node,
+            _ what: String,
+            known: [String]
+        ) throws(ConfigurationFileError) -> [(
             String, Node
         )] {
             guard let mapping = node.mapping else {

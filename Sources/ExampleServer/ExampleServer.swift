@@ -169,9 +169,10 @@ struct ExampleServer: AsyncParsableCommand {
 
     /// `--max-fps` for the key `maxFps`.
     static func flag(forKey key: String) -> String {
-        "--" + key.reduce(into: "") { flag, character in
-            if character.isUppercase { flag += "-" + character.lowercased() } else { flag.append(character) }
-        }
+        "--"
+            + key.reduce(into: "") { flag, character in
+                if character.isUppercase { flag += "-" + character.lowercased() } else { flag.append(character) }
+            }
     }
 
     /// Each camera's driver, made from its options.
@@ -185,7 +186,12 @@ struct ExampleServer: AsyncParsableCommand {
             var logger = logger
             logger[metadataKey: "camera"] = "\(camera.name)"
             do {
-                sources.append((camera, try drivers.makeSource(named: camera.driver, options: camera.cameraOptions(logger: logger))))
+                sources.append(
+                    (
+                        camera,
+                        try drivers.makeSource(named: camera.driver, options: camera.cameraOptions(logger: logger))
+                    )
+                )
             } catch {
                 throw StartupError(file.map { "\($0): camera '\(camera.name)': \(error)" } ?? "\(error)")
             }
@@ -247,7 +253,9 @@ struct ExampleServer: AsyncParsableCommand {
             configuration: .init(address: .hostname(server.host, port: server.port), serverName: "FrameStream"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
-                let what = names.count == 1 ? "camera '\(names[0])'" : "\(names.count) cameras (\(names.joined(separator: ", ")))"
+                let what =
+                    names.count == 1
+                    ? "camera '\(names[0])'" : "\(names.count) cameras (\(names.joined(separator: ", ")))"
                 logger.notice("serving \(what) at http://\(server.host):\(port)/ (press Ctrl-C to stop)")
             },
             logger: logger

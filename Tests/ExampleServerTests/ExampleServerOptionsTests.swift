@@ -1,52 +1,181 @@
 import ArgumentParser
+import Foundation
 import FrameStream
+import Logging
 import Testing
 
 @testable import ExampleServer
 
+private let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+/// The server's configuration from these flags (and environment).
+private func configuration(_ arguments: [String], environment: [String: String] = [:]) throws -> ServerConfiguration {
+    try ExampleServer.parse(arguments).serverConfiguration(environment: environment)
+}
+
+/// The drivers these flags make.
+private func sources(
+    _ arguments: [String],
+    environment: [String: String] = [:]
+) throws -> [(camera: CameraConfiguration, source: any FrameSource)] {
+    try ExampleServer.makeSources(for: configuration(arguments, environment: environment), file: nil, logger: quiet)
+}
+
 struct ExampleServerOptionsTests {
     @Test func defaultsFollowTheArticle() throws {
-        let server = try ExampleServer.parse([])
+        let server = try configuration([])
         #expect(server.host == "127.0.0.1")
         #expect(server.port == 5000)
-        #expect(server.idleTimeout == 10)
-        #expect(server.maxClients == 1000)
-        #expect(server.heartbeat == 5)
-        #expect(server.stallTimeout == 30)
+        #expect(server.logLevel == .info)
+        let camera = try #require(server.cameras.first)
+        #expect(server.cameras.count == 1)
+        #expect(camera.name == "emulated")
+        #expect(camera.driver == "emulated")
+        #expect(camera.idleTimeout == 10)
+        #expect(camera.maxClients == 1000)
+        #expect(camera.heartbeat == 5)
+        #expect(camera.stallTimeout == 30)
     }
 
     @Test(arguments: [
         ["--port", "70000"], ["--port", "http"], ["--idle-timeout", "-1"], ["--max-clients", "0"],
         ["--max-fps", "0"], ["--max-fps", "abc"], ["--heartbeat", "0"], ["--stall-timeout", "-3"],
         ["--quality", "101"], ["--size", "640"], ["--size", "0x480"], ["--log-level", "loud"], ["--frobnicate"],
+        ["--name", "front door"], ["--name", "../x"], ["--config", "cams.yaml", "--camera", "v4l2"],
     ])
     func badValuesFailAtStart(_ arguments: [String]) {
         #expect(throws: (any Error).self) { try ExampleServer.parse(arguments) }
     }
 
+    @Test func aBadFlagIsNamedAsTheFlag() {
+        let message = ExampleServer.message(
+            for: #expect(throws: (any Error).self) {
+                try ExampleServer.parse(["--max-fps", "0"])
+            }!
+        )
+        #expect(message.contains("--max-fps must be more than 0"))
+    }
+
     @Test func cameraComesFromTheFlagThenTheEnvironment() throws {
-        let fromFlag = try ExampleServer.parse(["--camera", "Emulated", "--fps", "2"]).makeCamera(environment: [:])
-        #expect(fromFlag.name == "emulated")
-        #expect((fromFlag.source as? EmulatedCamera)?.frameInterval == .milliseconds(500))
-        let fromEnvironment = try ExampleServer.parse([]).makeCamera(environment: ["CAMERA": "emulated"])
-        #expect(fromEnvironment.name == "emulated")
-        let byDefault = try ExampleServer.parse([]).makeCamera(environment: [:])
-        #expect(byDefault.name == "emulated")
+        let fromFlag = try sources(["--camera", "Emulated", "--fps", "2"])
+        #expect(fromFlag.first?.camera.driver == "emulated")
+        #expect((fromFlag.first?.source as? EmulatedCamera)?.frameInterval == .milliseconds(500))
+        let fromEnvironment = try configuration([], environment: ["CAMERA": "testpattern"])
+        #expect(fromEnvironment.cameras.first?.driver == "testpattern")
+        #expect(fromEnvironment.cameras.first?.name == "testpattern")
+        #expect(try configuration(["--name", "lab"]).cameras.first?.name == "lab")
     }
 
     @Test func unknownCameraFailsWithTheKnownNames() throws {
-        let server = try ExampleServer.parse(["--camera", "kinect"])
-        let error = #expect(throws: FrameSourceRegistryError.self) { try server.makeCamera(environment: [:]) }
+        let error = #expect(throws: StartupError.self) { try sources(["--camera", "kinect"]) }
         #expect(error?.description.contains("kinect") == true)
         #expect(error?.description.contains("emulated") == true)
-        #expect(throws: FrameSourceRegistryError.self) {
-            try ExampleServer.parse([]).makeCamera(environment: ["CAMERA": "picamera2"])
-        }
+        #expect(throws: StartupError.self) { try sources([], environment: ["CAMERA": "picamera2"]) }
     }
 
     @Test func missingFramesFolderFailsWithThePath() throws {
-        let server = try ExampleServer.parse(["--frames-dir", "/nonexistent/frames"])
-        let error = #expect(throws: CameraError.self) { try server.makeCamera(environment: [:]) }
+        let error = #expect(throws: StartupError.self) { try sources(["--frames-dir", "/nonexistent/frames"]) }
         #expect(error?.description.contains("/nonexistent/frames") == true)
+    }
+
+    @Test func flagsNameTheirKeys() {
+        #expect(ExampleServer.flag(forKey: "maxFps") == "--max-fps")
+        #expect(ExampleServer.flag(forKey: "idleTimeout") == "--idle-timeout")
+        #expect(ExampleServer.flag(forKey: "port") == "--port")
+    }
+}
+
+struct ConfigurationFileTests {
+    static let threeCameras = """
+        host: 0.0.0.0
+        port: 8080
+        logLevel: debug
+        cameras:
+          front: { driver: v4l2, device: /dev/video0, size: 1280x720 }
+          garage: { driver: http, url: "http://user:pass@cam.local/mjpg/video.mjpg" }
+          lab: { driver: testpattern, fps: 30, idleTimeout: 30, maxFps: 12.5, maxClients: 20 }
+        """
+
+    @Test func everyKeyIsReadAndTheCamerasKeepTheirOrder() throws {
+        let server = try ConfigurationFile.parse(Self.threeCameras, file: "cams.yaml")
+        #expect(server.host == "0.0.0.0")
+        #expect(server.port == 8080)
+        #expect(server.logLevel == .debug)
+        #expect(server.cameras.map(\.name) == ["front", "garage", "lab"])
+        #expect(server.cameras[0].driver == "v4l2")
+        #expect(server.cameras[0].device == "/dev/video0")
+        #expect(server.cameras[0].size == FrameSize(width: 1280, height: 720))
+        #expect(server.cameras[1].url == "http://user:pass@cam.local/mjpg/video.mjpg")
+        #expect(server.cameras[2].fps == 30)
+        #expect(server.cameras[2].idleTimeout == 30)
+        #expect(server.cameras[2].maxFps == 12.5)
+        #expect(server.cameras[2].maxClients == 20)
+        #expect(server.cameras[2].heartbeat == 5)
+    }
+
+    @Test(arguments: [
+        (
+            "cameras:\n  front: { driver: v4l2, devcie: /dev/video0 }\n",
+            "cams.yaml: camera 'front': key 'devcie': unknown key"
+        ),
+        ("cameras:\n  front: { driver: v4l2, fps: fast }\n", "cams.yaml: camera 'front': key 'fps': must be a number"),
+        (
+            "cameras:\n  front: { driver: v4l2, size: big }\n",
+            "cams.yaml: camera 'front': key 'size': must be WIDTHxHEIGHT"
+        ),
+        ("cameras:\n  front: { device: /dev/video0 }\n", "cams.yaml: camera 'front': key 'driver': is missing"),
+        (
+            "cameras:\n  front: { driver: v4l2, maxClients: 1.5 }\n",
+            "cams.yaml: camera 'front': key 'maxClients': must be a whole number"
+        ),
+        ("prot: 5000\ncameras:\n  a: { driver: emulated }\n", "cams.yaml: key 'prot': unknown key"),
+        ("port: 5000\n", "cams.yaml: key 'cameras': at least one camera"),
+        ("cameras: [a, b]\n", "cams.yaml: cameras must be a mapping"),
+        ("cameras:\n  a: { driver: emulated\n", "cams.yaml: is not valid YAML"),
+        ("logLevel: loud\ncameras:\n  a: { driver: emulated }\n", "cams.yaml: key 'logLevel': must be trace"),
+        ("", "cams.yaml: is empty"),
+    ])
+    func badFilesNameTheFileTheCameraAndTheKey(_ text: String, _ expected: String) {
+        let error = #expect(throws: ConfigurationFileError.self) {
+            try ConfigurationFile.parse(text, file: "cams.yaml")
+        }
+        #expect(error?.description.hasPrefix(expected) == true, "\(error?.description ?? "no error")")
+        #expect(error?.description.contains("\n") == false)
+    }
+
+    @Test func badValuesInTheFileNameTheKeyAndFlagsOverrideTheFile() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("framestream-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let good = folder.appendingPathComponent("good.yaml").path
+        try Self.threeCameras.write(toFile: good, atomically: true, encoding: .utf8)
+        let overridden = try configuration(["--config", good, "--port", "0", "--host", "127.0.0.1", "--max-fps", "5"])
+        #expect(overridden.port == 0)
+        #expect(overridden.host == "127.0.0.1")
+        #expect(overridden.cameras.map(\.maxFps) == [5, 5, 5])
+        #expect(overridden.cameras[2].idleTimeout == 30)
+
+        let bad = folder.appendingPathComponent("bad.yaml").path
+        try "cameras:\n  lab: { driver: testpattern, quality: 0 }\n".write(
+            toFile: bad,
+            atomically: true,
+            encoding: .utf8
+        )
+        let error = #expect(throws: StartupError.self) { try configuration(["--config", bad]) }
+        #expect(error?.description == "\(bad): camera 'lab': key 'quality': must be from 1 to 100")
+        // The flag's value replaces the file's bad one.
+        #expect(try configuration(["--config", bad, "--quality", "50"]).cameras[0].quality == 50)
+
+        let missing = #expect(throws: StartupError.self) {
+            try configuration(["--config", folder.path + "/none.yaml"])
+        }
+        #expect(missing?.description.hasSuffix("none.yaml: no such file") == true)
+    }
+
+    @Test func cameraNamesMustBeAddresses() throws {
+        let server = try ConfigurationFile.parse("cameras:\n  'front door': { driver: emulated }\n", file: "c.yaml")
+        let problem = try #require(server.problem())
+        #expect(problem.camera == "front door")
+        #expect(problem.problem.key == "name")
     }
 }

@@ -1,7 +1,6 @@
 import Foundation
 import FrameStream
 import FrameStreamTesting
-import HTTPTypes
 import Testing
 
 @testable import FrameStreamHTTP
@@ -71,8 +70,9 @@ struct SnapshotAndStatusTests {
             #expect(page.status == 200)
             #expect(page.headers["content-type"] == "text/html; charset=utf-8")
             let html = String(decoding: page.body, as: UTF8.self)
-            #expect(html.contains(#"<img src="/video_feed""#))
-            #expect(html.contains(#"href="/status""#))
+            // Relative, so that the page works wherever the routes are mounted.
+            #expect(html.contains(#"<img src="video_feed""#))
+            #expect(html.contains(#"href="status""#))
             #expect(!html.contains("<script"))
             #expect(server.camera.starts == 0)
         }
@@ -86,19 +86,30 @@ struct MJPEGPartEncoderTests {
     }
 }
 
-struct StreamRequestRoutingTests {
+struct MJPEGActionTests {
     @Test(arguments: [
-        ("/video_feed", true), ("/stream", true), ("/?action=stream", true), ("/?foo=1&action=stream", true),
-        ("/video_feed?fps=5", false), ("/?action=snapshot", false), ("/", false), ("/status", false),
-        ("/video_feed/x", false), ("/stream?fps=abc", false),
+        ("stream", MJPEGAction.stream(nil)), ("snapshot", .snapshot(nil)), ("stream_0", .stream(0)),
+        ("snapshot_12", .snapshot(12)), ("stream_", .invalid), ("stream_-1", .invalid), ("stream_1e3", .invalid),
+        ("stream_99999", .invalid), ("streams", .invalid), ("", .invalid), ("stream_٣", .invalid),
     ])
-    func fastPathTakesOnlyUncappedStreams(_ path: String, _ taken: Bool) {
-        let request = HTTPRequest(method: .get, scheme: "http", authority: "camera", path: path)
-        #expect(StreamRequestHandler.isPlainStream(request) == taken)
+    func actionsFollowMjpgStreamer(_ value: String, _ expected: MJPEGAction) {
+        #expect(MJPEGAction(query: value) == expected)
     }
 
-    @Test func fastPathTakesOnlyGet() {
-        let request = HTTPRequest(method: .post, scheme: "http", authority: "camera", path: "/video_feed")
-        #expect(!StreamRequestHandler.isPlainStream(request))
+    @Test func noActionIsThePage() {
+        #expect(MJPEGAction(query: nil) == nil)
+    }
+}
+
+struct CameraPageTests {
+    @Test(arguments: [("/", ""), ("/cams/front/", ""), ("/cams/front", "front/"), ("", ""), ("/front", "front/")])
+    func linksAreRelativeToWhereThePageIs(_ path: String, _ base: String) {
+        #expect(CameraPage.base(of: path) == base)
+    }
+
+    @Test func titlesAreEscaped() {
+        let html = CameraPage.html(title: #"<script>"x" & 'y'"#, base: "")
+        #expect(!html.contains("<script>"))
+        #expect(html.contains("&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;"))
     }
 }

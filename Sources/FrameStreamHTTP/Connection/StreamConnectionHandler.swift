@@ -267,7 +267,10 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         if !isHTTP2Stream {
             // An HTTP/2 stream channel has no watermarks of its own to set; there a part waits for the previous
             // one's write to complete instead.
-            try? context.channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 1, high: 1))
+            try? context.channel.syncOptions?.setOption(
+                ChannelOptions.writeBufferWaterMark,
+                value: .init(low: 1, high: 1)
+            )
         }
         let timeout = TimeAmount.nanoseconds(Int64(min(handoff.stallTimeout.seconds, 86_400) * 1e9))
         scheduleStallCheck(every: TimeAmount.nanoseconds(max(timeout.nanoseconds / 4, 50_000_000)), timeout: timeout)

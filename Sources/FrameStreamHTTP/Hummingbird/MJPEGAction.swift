@@ -16,7 +16,9 @@ enum MJPEGAction: Equatable {
             if value == name { return make(nil) }
             guard value.hasPrefix(name + "_") else { continue }
             let digits = value.dropFirst(name.count + 1)
-            guard !digits.isEmpty, digits.count <= 4, digits.allSatisfy(\.isASCII), let index = Int(digits) else {
+            guard !digits.isEmpty, digits.count <= 4, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
+                let index = Int(digits)
+            else {
                 return .invalid
             }
             return make(index)

@@ -218,17 +218,32 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
         var headers = Self.noCacheHeaders
         headers[.contentType] = stream.parts.encoder.contentType
         if request.method == .head {
-            return Response(status: .ok, headers: headers)
+            // No length: an endless stream has none (an empty body would say 0).
+            return Response(
+                status: .ok,
+                headers: headers,
+                body: ResponseBody { writer in try await writer.finish(nil) }
+            )
         }
         guard let slot = viewers.admit() else {
             logger.notice("viewer refused: \(viewers.maximum) viewers already")
             return Self.unavailable("too many viewers (\(viewers.maximum)): try again later", retryAfter: 5)
         }
-        var logger = self.logger
-        logger[metadataKey: "path"] = "\(request.uri)"
+        let logger = self.logger.with(path: request.uri)
         guard request.headers[StreamHandoff.connectionField] == StreamHandoff.connectionMarker else {
             // No connection handler on this connection: the response body writes the stream.
-            return Response(status: .ok, headers: headers, body: bodyStream(request, options, slot, logger))
+            return Response(
+                status: .ok,
+                headers: headers,
+                body: ResponseBody { [self] writer in
+                    // Ends at once when the client goes, even while waiting for a frame.
+                    try await request.body.consumeWithCancellationOnInboundClose { _ in
+                        try await writeStream(to: &writer, options: options, logger: logger)
+                    }
+                    withExtendedLifetime(slot) {}
+                    try await writer.finish(nil)
+                }
+            )
         }
         let handoff = StreamHandoff(
             hub: options.maxFramesPerSecond == nil ? hub : nil,
@@ -238,49 +253,39 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
             slot: slot
         )
         headers[StreamHandoff.tokenField] = handoff.tokenValue
-        let stream = bodyStream(request, options, slot, logger)
         return Response(
             status: .ok,
             headers: headers,
-            body: ResponseBody { writer in
-                // Until the connection's handler has seen the head; ends at once if the client goes first.
-                let outcome = try await request.body.consumeWithCancellationOnInboundClose { _ in
-                    await handoff.outcome()
-                }
-                switch outcome {
-                case .served:
-                    try await writer.finish(nil)
-                case .writeItYourself:
-                    try await stream.write(writer)
+            body: ResponseBody { [self] writer in
+                // Waits until the connection's handler has seen the head, and ends at once if the client goes.
+                try await request.body.consumeWithCancellationOnInboundClose { _ in
+                    switch await handoff.outcome() {
+                    case .served:
+                        break
+                    case .writeItYourself:
+                        try await writeStream(to: &writer, options: options, logger: logger)
+                    }
                 }
                 withExtendedLifetime(handoff) {}
+                try await writer.finish(nil)
             }
         )
     }
 
-    /// The stream written by the response body: one task per viewer, which waits for each frame and writes it.
-    private func bodyStream(
-        _ request: Request,
-        _ options: StreamOptions,
-        _ slot: ViewerLimit.Slot,
-        _ logger: Logger
-    ) -> ResponseBody {
-        let stream = self.stream
-        let broadcaster = self.broadcaster
-        return ResponseBody { writer in
-            let subscription = broadcaster.subscribe()
-            logger.debug("viewer connected", metadata: ["delivery": "response body"])
-            defer { logger.debug("viewer disconnected", metadata: ["delivery": "response body"]) }
-            // Ends at once when the client goes, even while waiting for a frame, or when the server shuts down.
-            try await request.body.consumeWithCancellationOnInboundClose { _ in
-                try await withGracefulShutdownHandler {
-                    try await stream.run(subscription, options: options) { try await writer.write($0) }
-                } onGracefulShutdown: {
-                    subscription.end()
-                }
-            }
-            withExtendedLifetime(slot) {}
-            try await writer.finish(nil)
+    /// Writes the stream through the response body until the subscription ends, the task is cancelled or the
+    /// server shuts down: a task per viewer, which waits for each frame and writes it.
+    private func writeStream(
+        to writer: inout any ResponseBodyWriter,
+        options: StreamOptions,
+        logger: Logger
+    ) async throws {
+        let subscription = broadcaster.subscribe()
+        logger.debug("viewer connected", metadata: ["delivery": "response body"])
+        defer { logger.debug("viewer disconnected", metadata: ["delivery": "response body"]) }
+        try await withGracefulShutdownHandler {
+            try await stream.run(subscription, options: options) { try await writer.write($0) }
+        } onGracefulShutdown: {
+            subscription.end()
         }
     }
 
@@ -371,5 +376,14 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
             headers: [.contentType: "text/plain; charset=utf-8"],
             body: ResponseBody(byteBuffer: ByteBuffer(string: reason + "\n"))
         )
+    }
+}
+
+extension Logger {
+    /// This logger with the request's path in its metadata.
+    fileprivate func with(path: some CustomStringConvertible) -> Logger {
+        var logger = self
+        logger[metadataKey: "path"] = "\(path)"
+        return logger
     }
 }

@@ -3,6 +3,8 @@ import FrameStream
 import FrameStreamHTTP
 import FrameStreamTesting
 import Hummingbird
+import HummingbirdCore
+import HummingbirdHTTP2
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -16,12 +18,17 @@ func testImage(_ marker: UInt8, size: Int = 45_000) -> JPEGImage {
     JPEGImage(bytes: [0xFF, 0xD8, marker] + [UInt8](repeating: marker, count: size) + [0xFF, 0xD9])
 }
 
-/// The example server's routes and connection handlers on a real socket (port 0), with a camera and a clock the
-/// test drives.
+/// A camera's routes and the connection handlers on a real socket (port 0), with cameras and a clock the test
+/// drives.
 struct LiveServer {
-    let camera: ManualCamera
+    /// The first camera, and its broadcaster and endpoints.
+    var camera: ManualCamera { cameras[0] }
+    var broadcaster: FrameBroadcaster { broadcasters[0] }
+    var endpoints: MJPEGEndpoints { endpointsList[0] }
+    let cameras: [ManualCamera]
+    let broadcasters: [FrameBroadcaster]
+    let endpointsList: [MJPEGEndpoints]
     let clock: ManualClock
-    let broadcaster: FrameBroadcaster
     let port: Int
     let client: HTTPClient
     let group: ServiceGroup
@@ -34,36 +41,57 @@ struct LiveServer {
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
     /// Runs `body` against a server, then shuts the server down gracefully; returns once the server has stopped.
+    /// - Parameters:
+    ///   - cameras: how many cameras, each with its broadcaster and endpoints.
+    ///   - connectionHandlers: whether connections get ``MJPEGEndpoints/connectionHandlers()`` (the fast path).
+    ///   - runsEndpoints: whether the endpoints run as a service, as they should.
+    ///   - http2: serve HTTP/2 without TLS (prior knowledge) instead of HTTP/1.1.
+    ///   - connectionIdleTimeout: Hummingbird's `idleTimeout` for connections.
+    ///   - mount: adds the cameras' routes to the router; by default the first camera's at its root.
     static func run<Result: Sendable>(
+        cameras cameraCount: Int = 1,
         idleTimeout: Duration? = .seconds(10),
         heartbeatInterval: Duration? = nil,
         endpoints configuration: MJPEGEndpoints.Configuration = .init(),
-        stalledClientTimeout: Duration = .seconds(30),
+        stalledClientTimeout: Duration? = nil,
         connectionHandlers: Bool = true,
+        runsEndpoints: Bool = true,
+        http2: Bool = false,
+        connectionIdleTimeout: TimeAmount? = nil,
+        logger: Logger = quietLogger,
+        mount: @Sendable (Router<BasicRequestContext>, [MJPEGEndpoints]) -> Void = { router, endpoints in
+            router.addRoutes(endpoints[0].routes())
+        },
         _ body: @Sendable (LiveServer) async throws -> Result
     ) async throws -> Result {
-        let camera = ManualCamera()
         let clock = ManualClock()
-        let broadcaster = FrameBroadcaster(
-            source: camera,
-            driverName: "manual",
-            configuration: .init(idleTimeout: idleTimeout, heartbeatInterval: heartbeatInterval),
-            clock: clock,
-            logger: quietLogger
-        )
-        let endpoints = MJPEGEndpoints(broadcaster: broadcaster, configuration: configuration, clock: clock)
+        var configuration = configuration
+        if let stalledClientTimeout { configuration.stallTimeout = stalledClientTimeout }
+        let cameras = (0..<cameraCount).map { _ in ManualCamera() }
+        let broadcasters = cameras.enumerated().map { index, camera in
+            FrameBroadcaster(
+                source: camera,
+                driverName: index == 0 ? "manual" : "manual-\(index)",
+                configuration: .init(idleTimeout: idleTimeout, heartbeatInterval: heartbeatInterval),
+                clock: clock,
+                logger: quietLogger
+            )
+        }
+        let endpointsList = broadcasters.map {
+            MJPEGEndpoints(broadcaster: $0, configuration: configuration, clock: clock, logger: logger)
+        }
         let router = Router()
-        endpoints.addRoutes(to: router)
+        mount(router, endpointsList)
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
+        // Without the connection handlers every stream goes through the response body, a task per viewer.
+        let channel = HTTP1Channel.Configuration(
+            additionalChannelHandlers: connectionHandlers ? MJPEGEndpoints.connectionHandlers() : [],
+            idleTimeout: connectionIdleTimeout
+        )
         var app = Application(
             router: router,
-            // Without the connection handlers every stream goes through the router, a task per viewer.
-            server: .http1(
-                configuration: .init(
-                    additionalChannelHandlers: connectionHandlers
-                        ? endpoints.connectionHandlers(stalledClientTimeout: stalledClientTimeout) : []
-                )
-            ),
+            server: http2
+                ? .plaintextHTTP2(configuration: .init(streamConfiguration: channel)) : .http1(configuration: channel),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in
                 portSink.yield(channel.localAddress?.port ?? 0)
@@ -71,7 +99,10 @@ struct LiveServer {
             },
             logger: quietLogger
         )
-        app.addServices(broadcaster, endpoints)
+        for (broadcaster, endpoints) in zip(broadcasters, endpointsList) {
+            app.addServices(broadcaster)
+            if runsEndpoints { app.addServices(endpoints) }
+        }
         let group = ServiceGroup(services: [app], logger: quietLogger)
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -80,9 +111,10 @@ struct LiveServer {
             var portIterator = ports.makeAsyncIterator()
             let port = try #require(await portIterator.next())
             let server = LiveServer(
-                camera: camera,
+                cameras: cameras,
+                broadcasters: broadcasters,
+                endpointsList: endpointsList,
                 clock: clock,
-                broadcaster: broadcaster,
                 port: port,
                 client: client,
                 group: group
