@@ -76,7 +76,7 @@ struct MJPEGStreamTests {
     @Test func aViewerThatStopsReadingDoesNotSlowOthersAndResumesWithoutABacklog() async throws {
         try await LiveServer.run { server in
             var reading = try await server.openStream()
-            let stalled = try StalledViewer(port: server.port)
+            let stalled = try RawConnection.viewer(port: server.port)
             await server.camera.waitForStarts(1)
             #expect(try await stalled.readHead().hasPrefix("HTTP/1.1 200"))
             // 60 frames of 45 KB (2.7 MB) while the stalled viewer reads nothing: the reading viewer gets each one.
@@ -103,7 +103,7 @@ struct MJPEGStreamTests {
     func disconnectEndsTheSubscriptionAndTheIdleTimerStopsAndRestartsTheCamera(connectionHandlers: Bool) async throws {
         try await LiveServer.run(idleTimeout: .seconds(10), connectionHandlers: connectionHandlers) { server in
             do {
-                let viewer = try StalledViewer(port: server.port)
+                let viewer = try RawConnection.viewer(port: server.port)
                 await server.camera.waitForStarts(1)
                 server.camera.send(testImage(1, size: 100))
                 #expect(try await viewer.nextPart().sequence == 1)
@@ -126,7 +126,7 @@ struct MJPEGStreamTests {
 
     @Test func aViewerThatAcceptsNothingForTheStallTimeoutIsDropped() async throws {
         try await LiveServer.run(stalledClientTimeout: .milliseconds(300)) { server in
-            let stalled = try StalledViewer(port: server.port)
+            let stalled = try RawConnection.viewer(port: server.port)
             await server.camera.waitForStarts(1)
             // Enough frames to fill what the connection can hold while the viewer reads nothing.
             for marker in UInt8(1)...8 {

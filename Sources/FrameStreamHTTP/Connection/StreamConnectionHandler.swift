@@ -71,8 +71,9 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var waitingSince: NIODeadline?
     private var stallCheck: Scheduled<Void>?
 
-    /// Where a connection's viewer is identified in logs.
-    private var remote: String { context?.remoteAddress.map { "\($0)" } ?? "?" }
+    /// Where a connection's viewer is identified in logs. (The channel's, not the context's: an HTTP/2 stream
+    /// channel traps when asked through its context.)
+    private var remote: String { context?.channel.remoteAddress.map { "\($0)" } ?? "?" }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -240,6 +241,12 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         promise: EventLoopPromise<Void>?,
         context: ChannelHandlerContext
     ) {
+        var head = head
+        if !isHTTP2Stream {
+            // The connection closes when the stream ends (requests after it are dropped): say so, so that clients
+            // do not reuse it.
+            head.headerFields[.connection] = "close"
+        }
         applyStreamSettings(handoff, context: context)
         if let hub = handoff.hub, let first = hub.register(self, on: context.eventLoop) {
             mode = .streaming(handoff, hub)

@@ -53,6 +53,9 @@ final class ViewerHub: Sendable {
         self.logger = logger
     }
 
+    /// Whether ``run()`` runs and takes viewers.
+    var isRunning: Bool { state.withLock { $0.lifecycle == .running } }
+
     /// Adds a viewer; called on its channel's event loop. Returns what to send it at once, or `nil` when the hub
     /// does not run (not started, or shut down): the viewer is then served through the response body.
     func register(_ viewer: StreamConnectionHandler, on loop: any EventLoop) -> Registration? {

@@ -127,6 +127,9 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether ``run()`` runs: the fast path takes viewers.
+    var isRunning: Bool { hub.isRunning }
+
     /// The handlers each HTTP connection (or HTTP/2 stream) needs for the fast path, for
     /// `HTTP1Channel.Configuration(additionalChannelHandlers:)`; one call serves every camera on the server.
     ///
@@ -236,8 +239,8 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
                 status: .ok,
                 headers: headers,
                 body: ResponseBody { [self] writer in
-                    // Ends at once when the client goes, even while waiting for a frame.
-                    try await request.body.consumeWithCancellationOnInboundClose { _ in
+                    // Ends at once when the client goes or half-closes, even while waiting for a frame.
+                    try await Self.untilInboundClose(request) {
                         try await writeStream(to: &writer, options: options, logger: logger)
                     }
                     withExtendedLifetime(slot) {}
@@ -258,7 +261,7 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
             headers: headers,
             body: ResponseBody { [self] writer in
                 // Waits until the connection's handler has seen the head, and ends at once if the client goes.
-                try await request.body.consumeWithCancellationOnInboundClose { _ in
+                try await Self.untilInboundClose(request) {
                     switch await handoff.outcome() {
                     case .served:
                         break
@@ -270,6 +273,19 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
                 try await writer.finish(nil)
             }
         )
+    }
+
+    /// Runs `operation` until it returns or the client closes its side of the connection, which cancels it; the
+    /// response then ends normally, as after a graceful shutdown.
+    private static func untilInboundClose(
+        _ request: Request,
+        _ operation: () async throws -> Void
+    ) async throws {
+        do {
+            try await request.body.consumeWithCancellationOnInboundClose { _ in try await operation() }
+        } catch is CancellationError {
+            // The client has gone or half-closed: the response's end follows.
+        }
     }
 
     /// Writes the stream through the response body until the subscription ends, the task is cancelled or the

@@ -5,6 +5,7 @@ import FrameStreamTesting
 import Hummingbird
 import HummingbirdCore
 import HummingbirdHTTP2
+import InMemoryLogging
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -44,6 +45,7 @@ struct LiveServer {
     /// - Parameters:
     ///   - cameras: how many cameras, each with its broadcaster and endpoints.
     ///   - connectionHandlers: whether connections get ``MJPEGEndpoints/connectionHandlers()`` (the fast path).
+    ///   - runsBroadcasters: whether the broadcasters run as services (or the test runs them itself).
     ///   - runsEndpoints: whether the endpoints run as a service, as they should.
     ///   - http2: serve HTTP/2 without TLS (prior knowledge) instead of HTTP/1.1.
     ///   - connectionIdleTimeout: Hummingbird's `idleTimeout` for connections.
@@ -55,6 +57,7 @@ struct LiveServer {
         endpoints configuration: MJPEGEndpoints.Configuration = .init(),
         stalledClientTimeout: Duration? = nil,
         connectionHandlers: Bool = true,
+        runsBroadcasters: Bool = true,
         runsEndpoints: Bool = true,
         http2: Bool = false,
         connectionIdleTimeout: TimeAmount? = nil,
@@ -62,6 +65,45 @@ struct LiveServer {
         mount: @Sendable (Router<BasicRequestContext>, [MJPEGEndpoints]) -> Void = { router, endpoints in
             router.addRoutes(endpoints[0].routes())
         },
+        _ body: @Sendable (LiveServer) async throws -> Result
+    ) async throws -> Result {
+        try await run(
+            context: BasicRequestContext.self,
+            cameras: cameraCount,
+            idleTimeout: idleTimeout,
+            heartbeatInterval: heartbeatInterval,
+            endpoints: configuration,
+            stalledClientTimeout: stalledClientTimeout,
+            connectionHandlers: connectionHandlers,
+            runsBroadcasters: runsBroadcasters,
+            runsEndpoints: runsEndpoints,
+            http2: http2,
+            connectionIdleTimeout: connectionIdleTimeout,
+            logger: logger,
+            mount: mount,
+            body
+        )
+    }
+
+    /// ``run(cameras:idleTimeout:heartbeatInterval:endpoints:stalledClientTimeout:connectionHandlers:runsEndpoints:http2:connectionIdleTimeout:logger:mount:_:)``
+    /// with a request context of the test's own.
+    static func run<
+        Context: RequestContext & InitializableFromSource<ApplicationRequestContextSource>,
+        Result: Sendable
+    >(
+        context: Context.Type,
+        cameras cameraCount: Int = 1,
+        idleTimeout: Duration? = .seconds(10),
+        heartbeatInterval: Duration? = nil,
+        endpoints configuration: MJPEGEndpoints.Configuration = .init(),
+        stalledClientTimeout: Duration? = nil,
+        connectionHandlers: Bool = true,
+        runsBroadcasters: Bool = true,
+        runsEndpoints: Bool = true,
+        http2: Bool = false,
+        connectionIdleTimeout: TimeAmount? = nil,
+        logger: Logger = quietLogger,
+        mount: @Sendable (Router<Context>, [MJPEGEndpoints]) -> Void,
         _ body: @Sendable (LiveServer) async throws -> Result
     ) async throws -> Result {
         let clock = ManualClock()
@@ -80,7 +122,7 @@ struct LiveServer {
         let endpointsList = broadcasters.map {
             MJPEGEndpoints(broadcaster: $0, configuration: configuration, clock: clock, logger: logger)
         }
-        let router = Router()
+        let router = Router(context: Context.self)
         mount(router, endpointsList)
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         // Without the connection handlers every stream goes through the response body, a task per viewer.
@@ -100,7 +142,7 @@ struct LiveServer {
             logger: quietLogger
         )
         for (broadcaster, endpoints) in zip(broadcasters, endpointsList) {
-            app.addServices(broadcaster)
+            if runsBroadcasters { app.addServices(broadcaster) }
             if runsEndpoints { app.addServices(endpoints) }
         }
         let group = ServiceGroup(services: [app], logger: quietLogger)
@@ -133,19 +175,40 @@ struct LiveServer {
     }
 
     /// Opens a stream and returns a reader of its parts.
-    func openStream(_ path: String = "/video_feed") async throws -> StreamViewer {
-        let response = try await client.execute(HTTPClientRequest(url: baseURL + path), timeout: .seconds(60))
+    func openStream(_ path: String = "/video_feed", headers: [(String, String)] = []) async throws -> StreamViewer {
+        var request = HTTPClientRequest(url: baseURL + path)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        let response = try await client.execute(request, timeout: .seconds(60))
         return StreamViewer(response: response)
     }
 
-    /// Sends a GET and collects the whole response.
-    func get(_ path: String) async throws -> (status: Int, headers: [String: String], body: [UInt8]) {
-        let response = try await client.execute(HTTPClientRequest(url: baseURL + path), timeout: .seconds(30))
+    /// The body of a GET, as text.
+    func text(_ path: String) async throws -> String {
+        String(decoding: try await get(path).body, as: UTF8.self)
+    }
+
+    /// Sends a request and collects the whole response.
+    func get(
+        _ path: String,
+        method: HTTPMethod = .GET,
+        headers: [(String, String)] = []
+    ) async throws -> (status: Int, headers: [String: String], body: [UInt8]) {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        let response = try await client.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 10 << 20)
         var headers: [String: String] = [:]
         for header in response.headers { headers[header.name.lowercased()] = header.value }
         return (Int(response.status.code), headers, Array(buffer: body))
     }
+}
+
+/// A logger that keeps what is logged, at debug level, for tests that check what a server said.
+func recordingLogger() -> (Logger, InMemoryLogHandler) {
+    var handler = InMemoryLogHandler()
+    handler.logLevel = .debug
+    return (Logger(label: "test", factory: { _ in handler }), handler)
 }
 
 /// A viewer that reads a stream through AsyncHTTPClient, one part at a time.

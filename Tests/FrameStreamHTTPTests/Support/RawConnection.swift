@@ -4,18 +4,29 @@ import Foundation
 import Glibc
 #endif
 
-/// A viewer on a plain socket with a small receive buffer, which stops reading while the test wants it to: what a
-/// phone on a slow link looks like to the server.
-/// Used by one test task at a time; its blocking reads run on a thread of their own while that task waits.
-final class StalledViewer: @unchecked Sendable {
+/// An HTTP/1.1 client on a plain socket that sends exactly the bytes a test gives it and reads the answer byte by
+/// byte: for pipelining, stray bytes and half-closes, and, with a small receive buffer, for a viewer that stops
+/// reading while the test wants it to (what a phone on a slow link looks like to the server).
+///
+/// `@unchecked Sendable`: it is used by one test task at a time, whose blocking reads run on a thread of their own
+/// while that task waits for them; nothing else touches it meanwhile.
+final class RawConnection: @unchecked Sendable {
     private let fd: Int32
     private var reader = MultipartReader()
 
-    init(port: Int, path: String = "/video_feed") throws {
+    /// A viewer of `path` with a 4 KiB receive buffer.
+    static func viewer(port: Int, path: String = "/video_feed") throws -> RawConnection {
+        let connection = try RawConnection(port: port, receiveBuffer: 4096)
+        connection.send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        return connection
+    }
+
+    init(port: Int, receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EIO) }
-        var receiveBuffer: Int32 = 4096
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receiveBuffer, socklen_t(MemoryLayout<Int32>.size))
+        if var receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receiveBuffer, socklen_t(MemoryLayout<Int32>.size))
+        }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
@@ -28,8 +39,38 @@ final class StalledViewer: @unchecked Sendable {
             }
         }
         guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
-        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+    }
+
+    /// Sends bytes as they are.
+    func send(_ text: String) {
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) }
+    }
+
+    /// Closes the sending side: the server reads the end of the input.
+    func closeForWriting() {
+        shutdown(fd, Int32(SHUT_WR))
+    }
+
+    /// Reads `count` bytes of a body.
+    func readBody(count: Int) async throws -> [UInt8] {
+        try await Self.blocking { try self.readExactly(count) }
+    }
+
+    /// Reads everything until the server closes the connection, or `limit` bytes; throws if the server sends
+    /// nothing and keeps the connection open for 10 s.
+    func readUntilClosed(limit: Int = 1 << 20) async throws -> [UInt8] {
+        try await Self.blocking {
+            var bytes: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while bytes.count < limit {
+                let got = buffer.withUnsafeMutableBytes { recv(self.fd, $0.baseAddress, $0.count, 0) }
+                guard got >= 0 else { throw POSIXError(.ETIMEDOUT) }  // 10 s without the server closing
+                guard got > 0 else { break }
+                bytes += buffer[0..<got]
+            }
+            return bytes
+        }
     }
 
     /// Reads the response head, up to the start of the body.
@@ -77,14 +118,18 @@ final class StalledViewer: @unchecked Sendable {
             sizeLine.append(byte)
         }
         let size = Int(String(decoding: sizeLine.dropLast(2), as: UTF8.self), radix: 16) ?? 0
-        var chunk = [UInt8](repeating: 0, count: size + 2)
+        return Array(try readExactly(size + 2).dropLast(2))
+    }
+
+    private func readExactly(_ count: Int) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
         var filled = 0
-        while filled < chunk.count {
-            let got = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + filled, $0.count - filled, 0) }
+        while filled < count {
+            let got = bytes.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + filled, $0.count - filled, 0) }
             guard got > 0 else { throw POSIXError(.EIO) }
             filled += got
         }
-        return Array(chunk.dropLast(2))
+        return bytes
     }
 
     private var isOpen = true
