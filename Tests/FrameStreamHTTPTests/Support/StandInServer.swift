@@ -24,11 +24,14 @@ final class StandInServer {
     var controlFolder: String { folder + "/control" }
     var eventLog: String { folder + "/events.log" }
 
-    /// Starts the server with `arguments` and the stand-in configured by `standIn` (variables without the
-    /// `V4L2_STAND_IN_` prefix), and waits until it listens.
-    init(arguments: [String] = [], standIn: [String: String] = [:]) throws {
-        let products = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            .deletingLastPathComponent().path
+    /// Starts the server with `camera` (by default the stand-in device), `arguments` and the stand-in configured by
+    /// `standIn` (variables without the `V4L2_STAND_IN_` prefix), and waits until it listens.
+    init(
+        camera: [String] = ["--camera", "v4l2", "--device", StandInServer.device],
+        arguments: [String] = [],
+        standIn: [String: String] = [:]
+    ) throws {
+        let products = Self.products
         let server = products + "/ExampleServer"
         let library = products + "/libV4L2StandIn.so"
         for path in [server, library] where !FileManager.default.fileExists(atPath: path) {
@@ -46,8 +49,7 @@ final class StandInServer {
         process = Process()
         process.executableURL = URL(fileURLWithPath: server)
         process.arguments =
-            ["--camera", "v4l2", "--device", Self.device, "--port", "0", "--log-level", "debug"]
-            + arguments
+            camera + ["--port", "0", "--log-level", "debug"] + arguments
         process.environment = environment
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         process.standardError = process.standardOutput
@@ -70,6 +72,12 @@ final class StandInServer {
         }
         port = found
         client = HTTPClient(eventLoopGroupProvider: .singleton)
+    }
+
+    /// Where `make test` puts the test bundle, ExampleServer and the stand-in.
+    static var products: String {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        return URL(fileURLWithPath: executable).deletingLastPathComponent().path
     }
 
     /// Stops the server with SIGTERM, as a service manager does, and removes the files.
