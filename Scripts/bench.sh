@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # `make bench`: the example server under load from MJPEGBench, both on this machine, and a Markdown table of what
 # the viewers saw and what the server used. Loopback only; every run stops by itself.
+#
+# BASELINE_SERVER=path/to/an/older/ExampleServer adds a comparison in the same run: COMPARE_CLIENTS viewers (500)
+# of that server's /video_feed against this one's routed stream /cameras/testpattern/stream, which passes the
+# router and a middleware (request logging, which logs nothing at notice level) before it reaches the fast path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,9 +19,12 @@ swift build -c release --product ExampleServer >&2
 swift build -c release --product MJPEGBench >&2
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-# Starts the server with the given arguments; sets $server_pid and $server_port.
+server_bin="$BIN/ExampleServer"
+stream_path=/video_feed
+
+# Starts the server ($server_bin) with the given arguments; sets $server_pid and $server_port.
 start_server() {
-    "$BIN/ExampleServer" --port 0 --max-clients 5000 --log-level notice "$@" > "$work/server.log" 2>&1 &
+    "$server_bin" --port 0 --max-clients 5000 --log-level notice "$@" > "$work/server.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 1 200); do
         server_port=$(grep -o 'at http://127.0.0.1:[0-9]*' "$work/server.log" | grep -o '[0-9]*$' || true)
@@ -42,7 +49,7 @@ ticks_per_second=$(getconf CLK_TCK)
 measure() {
     local label=$1
     shift
-    "$BIN/MJPEGBench" --url "http://127.0.0.1:$server_port/video_feed" --seconds "$RUN_SECONDS" \
+    "$BIN/MJPEGBench" --url "http://127.0.0.1:$server_port$stream_path" --seconds "$RUN_SECONDS" \
         --warm-up "$WARM_UP" --label "$label" "$@" > "$work/rows" &
     local bench=$!
     sleep "$WARM_UP"
@@ -86,3 +93,25 @@ echo "| idle, camera stopped | 0 | – | – | – | – | – | – | – | –
     "$(awk -v t=$((after - before)) -v hz="$ticks_per_second" 'BEGIN { printf "%.2f %%", t / hz / 10 * 100 }') |" \
     "$(awk '/VmHWM/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$server_pid/status") |"
 stop_server
+
+if [ -n "${BASELINE_SERVER:-}" ]; then
+    compare_clients=${COMPARE_CLIENTS:-500}
+    echo
+    echo "Routed streams against $BASELINE_SERVER, $compare_clients viewers each, in this run:"
+    echo
+    echo "| run | viewers | fps mean | fps min | repeated | MB/s | latency p50 | p99 | max | first frame p50 / max | errors | bench CPU | server CPU | server peak RSS |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for round in 1 2; do
+        server_bin=$BASELINE_SERVER stream_path=/video_feed
+        start_server "${pattern[@]}"
+        measure "baseline /video_feed ($round)" --clients "$compare_clients" | tee -a "$work/compare"
+        stop_server
+        server_bin="$BIN/ExampleServer" stream_path=/cameras/testpattern/stream
+        start_server "${pattern[@]}"
+        measure "routed /cameras/testpattern/stream ($round)" --clients "$compare_clients" | tee -a "$work/compare"
+        stop_server
+    done
+    # Server CPU is the second-to-last column.
+    awk -F'|' '/baseline/ { b += $(NF-2) + 0; nb++ } /routed/ { r += $(NF-2) + 0; nr++ }
+        END { printf "\nrouted / baseline server CPU: %.2f (mean of %d runs each)\n", (r / nr) / (b / nb), nr }' "$work/compare"
+fi

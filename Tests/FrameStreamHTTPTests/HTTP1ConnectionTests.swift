@@ -106,7 +106,11 @@ struct HTTP1ConnectionTests {
     func aHalfCloseEndsTheStreamAsOnTheRouterPath(_ handlers: Bool, _ path: String) async throws {
         try await LiveServer.run(connectionHandlers: handlers) { server in
             let connection = try RawConnection(port: server.port)
-            connection.send("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n")
+            // With the handler, a request pipelined after the stream's in the same packet is dropped, and must not
+            // stop the server from reading on and seeing the half-close. (Without it, Hummingbird stops watching
+            // for the close once it has read the next request's head.)
+            let next = handlers ? "GET /status HTTP/1.1\r\nHost: x\r\n\r\n" : ""
+            connection.send("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n" + next)
             #expect(try await connection.readHead().hasPrefix("HTTP/1.1 200"))
             await server.camera.waitForStarts(1)
             server.camera.send(testImage(1, size: 1000))

@@ -248,6 +248,12 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             head.headerFields[.connection] = "close"
         }
         applyStreamSettings(handoff, context: context)
+        // What came after the stream request is dropped; reading goes on, to see the client close or half-close.
+        held.removeAll()
+        if readPending {
+            readPending = false
+            context.read()
+        }
         if let hub = handoff.hub, let first = hub.register(self, on: context.eventLoop) {
             mode = .streaming(handoff, hub)
             handoff.logger.debug("viewer connected", metadata: ["remote": "\(remote)", "delivery": "fast path"])

@@ -5,7 +5,6 @@ enum CameraGridPage {
     ///   - title: the page's title.
     ///   - cameras: each camera's name and the relative path of its routes (`cameras/front/`).
     static func html(title: String, cameras: [(name: String, path: String)]) -> String {
-        let title = CameraPage.escaped(title)
         let tiles = cameras.map { camera in
             let name = CameraPage.escaped(camera.name)
             let path = CameraPage.escaped(camera.path)
@@ -15,31 +14,22 @@ enum CameraGridPage {
                 </figure>
                 """
         }
-        return """
-            <!DOCTYPE html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(title)</title>
-            <style>
-            body { margin: 0; background: #111; color: #eee; font-family: system-ui, sans-serif; }
-            h1 { font-size: 1.2rem; font-weight: 500; margin: 0.8rem; text-align: center; }
-            main { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 0.5rem; padding: 0.5rem; }
-            figure { margin: 0; text-align: center; }
-            img { width: 100%; background: #000; }
-            a { color: #9cf; }
-            </style>
-            </head>
-            <body>
-            <h1>\(title)</h1>
-            <main>
-            \(tiles.joined(separator: "\n"))
-            </main>
-            <p style="text-align: center"><a href="status">status</a></p>
-            </body>
-            </html>
-
-            """
+        return CameraPage.document(
+            title: title,
+            style: """
+                body { margin: 0; background: #111; color: #eee; font-family: system-ui, sans-serif; }
+                h1 { font-size: 1.2rem; font-weight: 500; margin: 0.8rem; text-align: center; }
+                main { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 0.5rem; padding: 0.5rem; }
+                figure { margin: 0; text-align: center; }
+                img { width: 100%; background: #000; }
+                a { color: #9cf; }
+                """,
+            body: """
+                <main>
+                \(tiles.joined(separator: "\n"))
+                </main>
+                <p style="text-align: center"><a href="status">status</a></p>
+                """
+        )
     }
 }

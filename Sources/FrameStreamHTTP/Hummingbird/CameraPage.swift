@@ -3,8 +3,25 @@
 /// Its links are relative, so that the page works wherever the camera's routes are mounted.
 enum CameraPage {
     static func html(title: String, base: String) -> String {
-        let title = escaped(title)
         let base = escaped(base)
+        return document(
+            title: title,
+            style: """
+                body { margin: 0; background: #111; color: #eee; font-family: system-ui, sans-serif; text-align: center; }
+                h1 { font-size: 1.2rem; font-weight: 500; margin: 0.8rem; }
+                img { max-width: 100vw; max-height: calc(100vh - 5rem); background: #000; }
+                a { color: #9cf; }
+                """,
+            body: """
+                <img src="\(base)video_feed" alt="live camera stream">
+                <p><a href="\(base)snapshot.jpg">snapshot</a> · <a href="\(base)status">status</a></p>
+                """
+        )
+    }
+
+    /// A whole page: the head with `title` and `style`, the title as a heading, and `body`, which is HTML already.
+    static func document(title: String, style: String, body: String) -> String {
+        let title = escaped(title)
         return """
             <!DOCTYPE html>
             <html lang="en">
@@ -13,16 +30,12 @@ enum CameraPage {
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <title>\(title)</title>
             <style>
-            body { margin: 0; background: #111; color: #eee; font-family: system-ui, sans-serif; text-align: center; }
-            h1 { font-size: 1.2rem; font-weight: 500; margin: 0.8rem; }
-            img { max-width: 100vw; max-height: calc(100vh - 5rem); background: #000; }
-            a { color: #9cf; }
+            \(style)
             </style>
             </head>
             <body>
             <h1>\(title)</h1>
-            <img src="\(base)video_feed" alt="live camera stream">
-            <p><a href="\(base)snapshot.jpg">snapshot</a> · <a href="\(base)status">status</a></p>
+            \(body)
             </body>
             </html>
 

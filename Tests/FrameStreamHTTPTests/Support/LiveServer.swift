@@ -126,8 +126,10 @@ struct LiveServer {
         mount(router, endpointsList)
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         // Without the connection handlers every stream goes through the response body, a task per viewer.
+        // Made once and reused for every connection: each must still get a handler of its own.
+        let handlers = connectionHandlers ? MJPEGEndpoints.connectionHandlers() : []
         let channel = HTTP1Channel.Configuration(
-            additionalChannelHandlers: connectionHandlers ? MJPEGEndpoints.connectionHandlers() : [],
+            additionalChannelHandlers: handlers,
             idleTimeout: connectionIdleTimeout
         )
         var app = Application(
