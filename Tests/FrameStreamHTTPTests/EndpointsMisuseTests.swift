@@ -2,6 +2,7 @@ import Foundation
 import FrameStream
 import FrameStreamTesting
 import InMemoryLogging
+import Hummingbird
 import Logging
 import Testing
 
@@ -85,6 +86,109 @@ struct EndpointsMisuseTests {
             // Frame 1 is from before the failure: the new viewer's first picture is frame 2.
             #expect(try await late.nextPart()?.sequence == 2)
             #expect(try await first.nextPart()?.sequence == 2)
+        }
+    }
+}
+
+/// Holds requests in a middleware until the test opens the gate: a route that is still deciding when something
+/// else happens (a shutdown, a half-close).
+final class Gate: Sendable {
+    private let (opened, open) = AsyncStream.makeStream(of: Void.self)
+
+    func openNow() { open.finish() }
+
+    func wait() async {
+        for await _ in opened {}
+    }
+}
+
+struct GateMiddleware<Context: RequestContext>: RouterMiddleware {
+    let gate: Gate
+
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        await gate.wait()
+        return try await next(request, context)
+    }
+}
+
+/// Streams that end while their route is still deciding, or while their viewer reads nothing.
+@Suite(.timeLimit(.minutes(1)))
+struct StreamEndTests {
+    @Test func aGracefulShutdownIsNotHeldUpByAViewerThatReadsNothing() async throws {
+        // A stall timeout far longer than the test: only the shutdown itself may end the stalled stream.
+        try await LiveServer.run(stalledClientTimeout: .seconds(3600)) { server in
+            let stalled = try RawConnection.viewer(port: server.port)
+            #expect(try await stalled.readHead().hasPrefix("HTTP/1.1 200"))
+            await server.camera.waitForStarts(1)
+            for marker in UInt8(1)...20 {
+                server.camera.send(testImage(marker))
+                await Task.yield()
+            }
+            withExtendedLifetime(stalled) {}
+            // LiveServer.run shuts the server down gracefully and returns only once it has stopped.
+        }
+    }
+
+    @Test func aStreamAcceptedDuringAShutdownEndsAtOnce() async throws {
+        let gate = Gate()
+        try await LiveServer.run { router, endpoints in
+            router.group("cam").add(middleware: GateMiddleware(gate: gate)).addRoutes(endpoints[0].routes())
+        } _: { (server: LiveServer) async throws in
+            let connection = try RawConnection(port: server.port)
+            connection.send("GET /cam/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+            try await Task.sleep(for: .milliseconds(100))  // the request reaches the middleware
+            await server.shutDown()
+            try await Task.sleep(for: .milliseconds(100))  // the shutdown reaches the connection
+            gate.openNow()
+            // The stream's head, then its end at once: the server can stop.
+            let answer = String(decoding: try await connection.readUntilClosed(), as: UTF8.self)
+            #expect(answer.hasPrefix("HTTP/1.1 200"))
+            #expect(answer.hasSuffix("0\r\n\r\n"))
+        }
+    }
+
+    @Test func aHalfCloseWhileTheRouteDecidesEndsTheStream() async throws {
+        let gate = Gate()
+        try await LiveServer.run { router, endpoints in
+            router.group("cam").add(middleware: GateMiddleware(gate: gate)).addRoutes(endpoints[0].routes())
+        } _: { (server: LiveServer) async throws in
+            let connection = try RawConnection(port: server.port)
+            connection.send("GET /cam/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+            connection.closeForWriting()
+            try await Task.sleep(for: .milliseconds(100))  // the half-close reaches the server
+            gate.openNow()
+            let answer = String(decoding: try await connection.readUntilClosed(), as: UTF8.self)
+            #expect(answer.hasPrefix("HTTP/1.1 200"))
+            #expect(answer.hasSuffix("0\r\n\r\n"))
+            #expect(server.broadcaster.status.subscribers == 0)
+        }
+    }
+
+    @Test func aMiddlewareThatEncodesTheBodyGetsTheStreamThroughTheBody() async throws {
+        struct Encoding<Context: RequestContext>: RouterMiddleware {
+            func handle(
+                _ request: Request,
+                context: Context,
+                next: (Request, Context) async throws -> Response
+            ) async throws -> Response {
+                var response = try await next(request, context)
+                response.headers[.contentEncoding] = "identity"
+                return response
+            }
+        }
+        let (logger, log) = recordingLogger()
+        try await LiveServer.run(logger: logger) { router, endpoints in
+            router.add(middleware: Encoding()).addRoutes(endpoints[0].routes())
+        } _: { (server: LiveServer) async throws in
+            var viewer = try await server.openStream()
+            await server.camera.waitForStarts(1)
+            server.camera.send(testImage(1, size: 300))
+            #expect(try await viewer.nextPart()?.sequence == 1)
+            #expect(fastPathViewers(log).isEmpty)
         }
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
 
 /// One HTTP connection (or HTTP/2 stream) of a server that streams: it answers nothing itself, but once a route
 /// has accepted a stream it serves the stream cheaply and keeps the connection honest.
@@ -61,6 +62,8 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     /// HTTP/2 stream channels are not sockets: their socket is the parent's, shared with other streams.
     private var isHTTP2Stream = false
+    /// The server is shutting down (quiesce seen): a stream that starts now ends at once.
+    private var isQuiescing = false
     /// The part not yet sent, on the fast path: only the newest is kept.
     private var pending: ByteBuffer?
     /// The newest frame offered, so that a frame offered twice (at registration and by the hub) is sent once.
@@ -77,7 +80,8 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        isHTTP2Stream = !(context.channel is any SocketOptionProvider)
+        // HTTP/1.1 has Hummingbird's HTTP/1 codec in front of this handler; an HTTP/2 stream channel has not.
+        isHTTP2Stream = (try? context.pipeline.syncOperations.handler(type: HTTP1ToHTTPServerCodec.self)) == nil
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -117,8 +121,10 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent { isQuiescing = true }
         switch mode {
-        case .requests where isHolding && (event as? ChannelEvent) == .inputClosed:
+        case .requests where !held.isEmpty && (event as? ChannelEvent) == .inputClosed:
+            // Behind a request that waits: the end of the input comes after it.
             held.append(.event(event))
             return
         case .streaming:
@@ -133,8 +139,10 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     func read(context: ChannelHandlerContext) {
-        if case .requests = mode, isHolding {
-            readPending = true  // stop reading until the response is complete
+        if case .requests = mode, !held.isEmpty {
+            // A request waits for the previous response: read no more until it is complete. (Until one waits, reading
+            // goes on, so that a long response of the application still sees its client go.)
+            readPending = true
             return
         }
         context.read()
@@ -248,22 +256,43 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             head.headerFields[.connection] = "close"
         }
         applyStreamSettings(handoff, context: context)
-        // What came after the stream request is dropped; reading goes on, to see the client close or half-close.
+        // What came after the stream request is dropped, but not the end of the input or a connection error; and
+        // reading goes on, to see the client close or half-close.
+        let replayed = held.filter {
+            switch $0 {
+            case .read: false
+            case .error(let error): !(error is HTTPParserError)
+            case .event: true
+            }
+        }
         held.removeAll()
         if readPending {
             readPending = false
             context.read()
         }
-        if let hub = handoff.hub, let first = hub.register(self, on: context.eventLoop) {
+        // A middleware that encodes the body (compression) must see it: the response body writes the stream then.
+        let bodyIsEncoded = head.headerFields[.contentEncoding] != nil
+        if let hub = handoff.hub, !bodyIsEncoded, let first = hub.register(self, on: context.eventLoop) {
             mode = .streaming(handoff, hub)
             handoff.logger.debug("viewer connected", metadata: ["remote": "\(remote)", "delivery": "fast path"])
             context.write(wrapOutboundOut(.head(head)), promise: promise)
             context.writeAndFlush(wrapOutboundOut(.body(hub.parts.encoder.streamStart())), promise: nil)
-            if let part = first.part { offer(part, sequence: first.sequence, isHeartbeat: false) }
+            if isQuiescing {
+                endStream()  // the server is shutting down: the response ends at once
+            } else if let part = first.part {
+                offer(part, sequence: first.sequence, isHeartbeat: false)
+            }
         } else {
             mode = .guarding(handoff)
             context.write(wrapOutboundOut(.head(head)), promise: promise)
             handoff.resolve(.writeItYourself)
+        }
+        for item in replayed {
+            switch item {
+            case .read: break
+            case .error(let error): errorCaught(context: context, error: error)
+            case .event(let event): userInboundEventTriggered(context: context, event: event)
+            }
         }
     }
 
@@ -349,6 +378,11 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             if let context { hub.unregister(self, on: context.eventLoop) }
             handoff.logger.debug("viewer disconnected", metadata: ["remote": "\(remote)", "delivery": "fast path"])
             handoff.resolve(.served)
+            // The response's end waits for the connection to take more: from a viewer that takes nothing, it would
+            // never come, and the connection (and a graceful shutdown) would wait for ever.
+            if let context, !context.channel.isWritable || writeInFlight {
+                context.close(promise: nil)
+            }
         case .guarding:
             mode = .ended
         case .requests, .ended:

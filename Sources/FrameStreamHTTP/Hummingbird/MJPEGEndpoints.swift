@@ -141,7 +141,8 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
     /// connection get the stream settings (`TCP_NOTSENT_LOWAT`, small write watermarks, the stall drop) and the
     /// fast path; every other connection, and every other route, is left as Hummingbird made it. They also keep
     /// pipelined HTTP/1.1 requests in order around a stream. Each connection gets a handler of its own, even if
-    /// the result of one call is reused.
+    /// the result of one call is reused. They set a `FrameStream-Connection` field on each request head (replacing
+    /// any a client sent), by which the stream routes know that the connection has them.
     public static func connectionHandlers() -> [any RemovableChannelHandler] {
         [StreamConnectionInstaller()]
     }

@@ -126,8 +126,10 @@ struct LiveServer {
         mount(router, endpointsList)
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         // Without the connection handlers every stream goes through the response body, a task per viewer.
-        // Made once and reused for every connection: each must still get a handler of its own.
-        let handlers = connectionHandlers ? MJPEGEndpoints.connectionHandlers() : []
+        // Made once and reused for every connection, on purpose: each must still get a handler of its own. (Swift
+        // does not let ordinary code share them like this, since handlers are not Sendable; the installer that
+        // connectionHandlers() returns keeps no state, so sharing it is safe.)
+        nonisolated(unsafe) let handlers = connectionHandlers ? MJPEGEndpoints.connectionHandlers() : []
         let channel = HTTP1Channel.Configuration(
             additionalChannelHandlers: handlers,
             idleTimeout: connectionIdleTimeout
