@@ -113,7 +113,7 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             held.append(.error(error))
         case .streaming, .guarding, .ended:
             // A parse error in bytes after the stream request: they are dropped with it. Others close the connection.
-            if !requestOpen, error is HTTPParserError { return }
+            if !requestOpen, Self.isDecodingError(error) { return }
             context.fireErrorCaught(error)
         case .requests:
             context.fireErrorCaught(error)
@@ -261,7 +261,7 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         let replayed = held.filter {
             switch $0 {
             case .read: false
-            case .error(let error): !(error is HTTPParserError)
+            case .error(let error): !Self.isDecodingError(error)
             case .event: true
             }
         }
@@ -388,6 +388,12 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         case .requests, .ended:
             break
         }
+    }
+
+    /// Whether an error says that bytes from the client are not HTTP: the first such error, and those of the
+    /// bytes that follow it.
+    static func isDecodingError(_ error: any Error) -> Bool {
+        error is HTTPParserError || error is ByteToMessageDecoderError
     }
 
     /// `TCP_NOTSENT_LOWAT`, Linux's option number (Darwin uses 0x201).
