@@ -172,6 +172,16 @@ struct ConfigurationFileTests {
         #expect(missing?.description.hasSuffix("none.yaml: no such file") == true)
     }
 
+    @Test func theExampleInTheDocsIsValid() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Docs/cameras.example.yaml").path
+        let server = try ConfigurationFile.load(path: path)
+        #expect(server.problem() == nil)
+        #expect(server.cameras.map(\.name) == ["emulated", "pattern", "small"])
+        let sources = try ExampleServer.makeSources(for: server, file: path, logger: quiet)
+        #expect(sources.count == 3)
+    }
+
     @Test func cameraNamesMustBeAddresses() throws {
         let server = try ConfigurationFile.parse("cameras:\n  'front door': { driver: emulated }\n", file: "c.yaml")
         let problem = try #require(server.problem())
