@@ -136,34 +136,36 @@ struct StreamEndTests {
     }
 
     @Test func aStreamAcceptedDuringAShutdownEndsAtOnce() async throws {
-        let gate = Gate()
-        try await LiveServer.run { router, endpoints in
-            router.group("cam").add(middleware: GateMiddleware(gate: gate)).addRoutes(endpoints[0].routes())
-        } _: { (server: LiveServer) async throws in
-            let connection = try RawConnection(port: server.port)
-            connection.send("GET /cam/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        try await Self.withGatedStream("") { server, gate, connection in
             try await Task.sleep(for: .milliseconds(100))  // the request reaches the middleware
             await server.shutDown()
             try await Task.sleep(for: .milliseconds(100))  // the shutdown reaches the connection
             gate.openNow()
-            // The stream's head, then its end at once: the server can stop.
-            let answer = String(decoding: try await connection.readUntilClosed(), as: UTF8.self)
-            #expect(answer.hasPrefix("HTTP/1.1 200"))
-            #expect(answer.hasSuffix("0\r\n\r\n"))
         }
     }
 
     @Test func aHalfCloseWhileTheRouteDecidesEndsTheStream() async throws {
+        // With a request pipelined after it, which waits (and is dropped), and the half-close behind that one.
+        try await Self.withGatedStream("GET /status HTTP/1.1\r\nHost: x\r\n\r\n") { server, gate, connection in
+            connection.closeForWriting()
+            try await Task.sleep(for: .milliseconds(100))  // the half-close reaches the server
+            gate.openNow()
+        }
+    }
+
+    /// Sends a stream request (and `after` in the same packet) that a middleware holds until `whileHeld` opens the
+    /// gate; then expects the stream's head and, at once, its end.
+    static func withGatedStream(
+        _ after: String,
+        whileHeld: @escaping @Sendable (LiveServer, Gate, RawConnection) async throws -> Void
+    ) async throws {
         let gate = Gate()
         try await LiveServer.run { router, endpoints in
             router.group("cam").add(middleware: GateMiddleware(gate: gate)).addRoutes(endpoints[0].routes())
         } _: { (server: LiveServer) async throws in
             let connection = try RawConnection(port: server.port)
-            // With a request pipelined after it, which waits (and is dropped), and the half-close behind that one.
-            connection.send("GET /cam/stream HTTP/1.1\r\nHost: x\r\n\r\nGET /status HTTP/1.1\r\nHost: x\r\n\r\n")
-            connection.closeForWriting()
-            try await Task.sleep(for: .milliseconds(100))  // the half-close reaches the server
-            gate.openNow()
+            connection.send("GET /cam/stream HTTP/1.1\r\nHost: x\r\n\r\n" + after)
+            try await whileHeld(server, gate, connection)
             let answer = String(decoding: try await connection.readUntilClosed(), as: UTF8.self)
             #expect(answer.hasPrefix("HTTP/1.1 200"))
             #expect(answer.hasSuffix("0\r\n\r\n"))
