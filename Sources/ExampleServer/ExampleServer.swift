@@ -175,23 +175,19 @@ struct ExampleServer: AsyncParsableCommand {
             }
     }
 
-    /// Each camera's driver, made from its options.
+    /// Each camera's driver, made from its options, and the logger of everything about the camera.
     static func makeSources(
         for server: ServerConfiguration,
         file: String?,
         logger: Logger
-    ) throws(StartupError) -> [(camera: CameraConfiguration, source: any FrameSource)] {
-        var sources: [(camera: CameraConfiguration, source: any FrameSource)] = []
+    ) throws(StartupError) -> [(camera: CameraConfiguration, source: any FrameSource, logger: Logger)] {
+        var sources: [(camera: CameraConfiguration, source: any FrameSource, logger: Logger)] = []
         for camera in server.cameras {
             var logger = logger
             logger[metadataKey: "camera"] = "\(camera.name)"
             do {
-                sources.append(
-                    (
-                        camera,
-                        try drivers.makeSource(named: camera.driver, options: camera.cameraOptions(logger: logger))
-                    )
-                )
+                let source = try drivers.makeSource(named: camera.driver, options: camera.cameraOptions(logger: logger))
+                sources.append((camera, source, logger))
             } catch {
                 throw StartupError(file.map { "\($0): camera '\(camera.name)': \(error)" } ?? "\(error)")
             }
@@ -216,9 +212,7 @@ struct ExampleServer: AsyncParsableCommand {
         let logger = Logger(label: "FrameStream")
         var services: [any Service] = []
         var cameras: [MJPEGCameraIndex.Camera] = []
-        for (camera, source) in try Self.makeSources(for: server, file: config, logger: logger) {
-            var cameraLogger = logger
-            cameraLogger[metadataKey: "camera"] = "\(camera.name)"
+        for (camera, source, cameraLogger) in try Self.makeSources(for: server, file: config, logger: logger) {
             let broadcaster = FrameBroadcaster(
                 source: source,
                 driverName: camera.driver,

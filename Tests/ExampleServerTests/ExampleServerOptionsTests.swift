@@ -17,7 +17,7 @@ private func configuration(_ arguments: [String], environment: [String: String] 
 private func sources(
     _ arguments: [String],
     environment: [String: String] = [:]
-) throws -> [(camera: CameraConfiguration, source: any FrameSource)] {
+) throws -> [(camera: CameraConfiguration, source: any FrameSource, logger: Logger)] {
     try ExampleServer.makeSources(for: configuration(arguments, environment: environment), file: nil, logger: quiet)
 }
 

@@ -30,7 +30,7 @@ struct EndpointsMisuseTests {
     @Test func runningTheEndpointsTwiceIsAnError() async throws {
         let broadcaster = FrameBroadcaster(source: ManualCamera(), logger: quietLogger)
         let endpoints = MJPEGEndpoints(broadcaster: broadcaster, logger: quietLogger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await endpoints.run() }
             // The second run fails at once, whichever of the two starts first.
             let error = await #expect(throws: MJPEGEndpointsError.self) {

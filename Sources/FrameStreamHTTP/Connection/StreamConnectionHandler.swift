@@ -303,7 +303,7 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             // Not every platform has the option; without it the watermarks still bound the server side.
             try? options.setOption(
                 ChannelOptions.Types.SocketOption(level: .tcp, name: Self.tcpNotSentLowWatermark),
-                value: SocketOptionValue(handoff.unsentLimit)
+                value: SocketOptionValue(Self.unsentLimit)
             )
         }
         if !isHTTP2Stream {
@@ -342,12 +342,6 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         sendPending(context: context)
     }
 
-    /// Ends the stream cleanly: the response's end follows, and the connection closes; called on the channel's
-    /// event loop by the hub when it shuts down.
-    func finishStream() {
-        endStream()
-    }
-
     private func sendPending(context: ChannelHandlerContext) {
         guard case .streaming = mode, !writeInFlight, context.channel.isWritable, let part = pending else { return }
         pending = nil
@@ -367,8 +361,10 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         }
     }
 
-    /// Leaves the stream: unregisters from the hub and lets the response body finish. Safe to call more than once.
-    private func endStream() {
+    /// Leaves the stream: unregisters from the hub and lets the response body finish, whose end closes the
+    /// connection; called on the channel's event loop, also by the hub when it shuts down. Safe to call more than
+    /// once.
+    func endStream() {
         stallCheck?.cancel()
         stallCheck = nil
         switch mode {
@@ -395,6 +391,9 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     static func isDecodingError(_ error: any Error) -> Bool {
         error is HTTPParserError || error is ByteToMessageDecoderError
     }
+
+    /// What the kernel may hold unsent for a viewer (`TCP_NOTSENT_LOWAT`).
+    static let unsentLimit = 16 * 1024
 
     /// `TCP_NOTSENT_LOWAT`, Linux's option number (Darwin uses 0x201).
     #if os(Linux)

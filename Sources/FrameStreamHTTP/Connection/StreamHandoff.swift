@@ -14,7 +14,7 @@ import Synchronization
 /// A response that a middleware replaces, or that is never written, releases its hand-off, which leaves the table.
 final class StreamHandoff: Sendable {
     /// How the response body goes on once the connection's handler has seen the head.
-    enum Outcome: Sendable {
+    enum Outcome: Sendable, Equatable {
         /// The handler has served the whole stream; the body only ends the response.
         case served
         /// The handler guards the connection; the body writes the stream.
@@ -46,18 +46,15 @@ final class StreamHandoff: Sendable {
     let hub: ViewerHub?
     /// How long the viewer may accept nothing before its connection is closed.
     let stallTimeout: Duration
-    /// What the kernel may hold unsent for the viewer (`TCP_NOTSENT_LOWAT`).
-    let unsentLimit: Int
     /// Where the viewer's arrival and departure are logged.
     let logger: Logger
     /// The viewer's place under the client limit, held until the stream has ended.
     let slot: ViewerLimit.Slot
     private let state = Mutex(State.pending)
 
-    init(hub: ViewerHub?, stallTimeout: Duration, unsentLimit: Int, logger: Logger, slot: ViewerLimit.Slot) {
+    init(hub: ViewerHub?, stallTimeout: Duration, logger: Logger, slot: ViewerLimit.Slot) {
         self.hub = hub
         self.stallTimeout = stallTimeout
-        self.unsentLimit = unsentLimit
         self.logger = logger
         self.slot = slot
         self.token = Self.tokens.add(1, ordering: .relaxed).newValue

@@ -177,7 +177,7 @@ final class ViewerHub: Sendable {
     private func finishAll() {
         for (loop, viewers) in state.withLock({ Array($0.buckets.values) }) {
             loop.execute {
-                for viewer in Array(viewers.value.viewers.values) { viewer.finishStream() }
+                for viewer in Array(viewers.value.viewers.values) { viewer.endStream() }
             }
         }
     }

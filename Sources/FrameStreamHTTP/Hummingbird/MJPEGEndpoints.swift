@@ -85,9 +85,6 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
     private let logger: Logger
     private let startedAt = ContinuousClock.now
 
-    /// What the kernel may hold unsent for a viewer.
-    static let unsentLimit = 16 * 1024
-
     /// Creates the endpoints of a camera.
     /// - Parameters:
     ///   - broadcaster: the camera.
@@ -234,43 +231,28 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
             return Self.unavailable("too many viewers (\(viewers.maximum)): try again later", retryAfter: 5)
         }
         let logger = self.logger.with(path: request.uri)
-        guard request.headers[StreamHandoff.connectionField] == StreamHandoff.connectionMarker else {
-            // No connection handler on this connection: the response body writes the stream.
-            return Response(
-                status: .ok,
-                headers: headers,
-                body: ResponseBody { [self] writer in
-                    // Ends at once when the client goes or half-closes, even while waiting for a frame.
-                    try await Self.untilInboundClose(request) {
-                        try await writeStream(to: &writer, options: options, logger: logger)
-                    }
-                    withExtendedLifetime(slot) {}
-                    try await writer.finish(nil)
-                }
-            )
-        }
-        let handoff = StreamHandoff(
-            hub: options.maxFramesPerSecond == nil ? hub : nil,
-            stallTimeout: configuration.stallTimeout,
-            unsentLimit: Self.unsentLimit,
-            logger: logger,
-            slot: slot
-        )
-        headers[StreamHandoff.tokenField] = handoff.tokenValue
+        // With the connection handler on this connection, the stream is handed to it, which serves it itself or
+        // tells the body to write it; without, the body writes it.
+        let handoff =
+            request.headers[StreamHandoff.connectionField] == StreamHandoff.connectionMarker
+            ? StreamHandoff(
+                hub: options.maxFramesPerSecond == nil ? hub : nil,
+                stallTimeout: configuration.stallTimeout,
+                logger: logger,
+                slot: slot
+            ) : nil
+        headers[StreamHandoff.tokenField] = handoff?.tokenValue
         return Response(
             status: .ok,
             headers: headers,
             body: ResponseBody { [self] writer in
-                // Waits until the connection's handler has seen the head, and ends at once if the client goes.
+                // Ends at once when the client goes or half-closes, even while waiting for a frame or the handler.
                 try await Self.untilInboundClose(request) {
-                    switch await handoff.outcome() {
-                    case .served:
-                        break
-                    case .writeItYourself:
+                    if await handoff?.outcome() ?? .writeItYourself == .writeItYourself {
                         try await writeStream(to: &writer, options: options, logger: logger)
                     }
                 }
-                withExtendedLifetime(handoff) {}
+                withExtendedLifetime((slot, handoff)) {}
                 try await writer.finish(nil)
             }
         )
@@ -323,11 +305,7 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: frame.jpeg))
             )
         } catch {
-            return Response(
-                status: .serviceUnavailable,
-                headers: [.retryAfter: "1", .contentType: "text/plain; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: "\(error)\n"))
-            )
+            return Self.unavailable("\(error)", retryAfter: 1)
         }
     }
 
