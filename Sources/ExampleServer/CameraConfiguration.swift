@@ -15,7 +15,8 @@ struct CameraConfiguration: Equatable, Sendable {
     var framesDir: String?
     var command: String?
     var url: String?
-    var idleTimeout: Double = 10
+    /// Seconds, or `nil` for never: the camera keeps running once started.
+    var idleTimeout: Double? = 10
     var maxClients = 1000
     var maxFps: Double?
     var heartbeat: Double = 5
@@ -38,26 +39,26 @@ struct CameraConfiguration: Equatable, Sendable {
         if !Self.isValidName(name) {
             return Problem(key: "name", expected: "letters, digits, '-', '_' and '.' only, such as front-door")
         }
-        if let fps, !(fps > 0 && fps <= 1000) {
-            return Problem(key: "fps", expected: "more than 0 and at most 1000")
+        if let fps, !(0.001...1000).contains(fps) {
+            return Problem(key: "fps", expected: "from 0.001 to 1000")
         }
         if let quality, !(1...100).contains(quality) {
             return Problem(key: "quality", expected: "from 1 to 100")
         }
-        if !(idleTimeout >= 0 && idleTimeout <= 86_400 * 365) {
-            return Problem(key: "idleTimeout", expected: "0 or more seconds")
+        if let idleTimeout, !(idleTimeout >= 0 && idleTimeout <= 86_400 * 365) {
+            return Problem(key: "idleTimeout", expected: "0 or more seconds (at most a year), or never")
         }
         if !(1...1_000_000).contains(maxClients) {
             return Problem(key: "maxClients", expected: "from 1 to 1000000")
         }
-        if let maxFps, !(maxFps > 0 && maxFps <= 1000) {
-            return Problem(key: "maxFps", expected: "more than 0 and at most 1000")
+        if let maxFps, !(0.001...1000).contains(maxFps) {
+            return Problem(key: "maxFps", expected: "from 0.001 to 1000")
         }
-        if !(heartbeat > 0 && heartbeat <= 86_400) {
-            return Problem(key: "heartbeat", expected: "more than 0 seconds, at most a day")
+        if !(heartbeat >= 0.01 && heartbeat <= 86_400) {
+            return Problem(key: "heartbeat", expected: "from 0.01 seconds to a day (86400)")
         }
-        if !(stallTimeout > 0 && stallTimeout <= 86_400) {
-            return Problem(key: "stallTimeout", expected: "more than 0 seconds, at most a day")
+        if !(stallTimeout >= 0.01 && stallTimeout <= 86_400) {
+            return Problem(key: "stallTimeout", expected: "from 0.01 seconds to a day (86400)")
         }
         return nil
     }

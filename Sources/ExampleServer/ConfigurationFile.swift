@@ -115,6 +115,8 @@ enum ConfigurationFile {
                 switch key {
                 case "host": server.host = try string(value, key)
                 case "port": server.port = try integer(value, key)
+                case "requestTimeout": server.requestTimeout = try number(value, key)
+                case "maxConnections": server.maxConnections = try integer(value, key)
                 case "logLevel":
                     let text = try string(value, key)
                     guard let level = Logger.Level(rawValue: text) else {
@@ -154,7 +156,8 @@ enum ConfigurationFile {
                 case "framesDir": camera.framesDir = try string(value, key)
                 case "command": camera.command = try string(value, key)
                 case "url": camera.url = try string(value, key)
-                case "idleTimeout": camera.idleTimeout = try number(value, key)
+                case "idleTimeout":
+                    camera.idleTimeout = value.scalar?.string == "never" ? nil : try number(value, key)
                 case "maxClients": camera.maxClients = try integer(value, key)
                 case "maxFps": camera.maxFps = try number(value, key)
                 case "heartbeat": camera.heartbeat = try number(value, key)

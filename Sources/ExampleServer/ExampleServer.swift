@@ -1,6 +1,7 @@
 public import ArgumentParser
 import FrameStream
 import FrameStreamHTTP
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -54,8 +55,29 @@ struct ExampleServer: AsyncParsableCommand {
     @Option(help: "The port to listen on (default: 5000); 0 picks a free one.")
     var port: Int?
 
-    @Option(help: "Seconds a camera keeps running after the last viewer has gone (default: 10); 0 stops it at once.")
-    var idleTimeout: Double?
+    @Option(
+        help: """
+            Seconds a camera keeps running after the last viewer has gone (default: 10); 0 stops it at once, \
+            never keeps it running once started.
+            """
+    )
+    var idleTimeout: IdleTimeout?
+
+    @Option(
+        help: """
+            Seconds a connection may take to send a request's headers, and may stay idle between requests, before \
+            it is closed (default: 10). Streams are not cut.
+            """
+    )
+    var requestTimeout: Double?
+
+    @Option(
+        help: """
+            The most open connections; over it, the longest-idle one is closed (default: 16384, or the open-file \
+            limit less 64 if lower).
+            """
+    )
+    var maxConnections: Int?
 
     @Option(help: "The most viewers of a camera at once (default: 1000); more get 503 Service Unavailable.")
     var maxClients: Int?
@@ -146,6 +168,8 @@ struct ExampleServer: AsyncParsableCommand {
     func apply(to server: inout ServerConfiguration) {
         if let host { server.host = host }
         if let port { server.port = port }
+        if let requestTimeout { server.requestTimeout = requestTimeout }
+        if let maxConnections { server.maxConnections = maxConnections }
         if let logLevel { server.logLevel = logLevel }
         for index in server.cameras.indices {
             apply(to: &server.cameras[index])
@@ -160,7 +184,7 @@ struct ExampleServer: AsyncParsableCommand {
         if let framesDir { camera.framesDir = framesDir }
         if let command { camera.command = command }
         if let url { camera.url = url }
-        if let idleTimeout { camera.idleTimeout = idleTimeout }
+        if let idleTimeout { camera.idleTimeout = idleTimeout.seconds }
         if let maxClients { camera.maxClients = maxClients }
         if let maxFps { camera.maxFps = maxFps }
         if let heartbeat { camera.heartbeat = heartbeat }
@@ -217,7 +241,7 @@ struct ExampleServer: AsyncParsableCommand {
                 source: source,
                 driverName: camera.driver,
                 configuration: .init(
-                    idleTimeout: .seconds(camera.idleTimeout),
+                    idleTimeout: camera.idleTimeout.map { .seconds($0) },
                     heartbeatInterval: .seconds(camera.heartbeat)
                 ),
                 logger: cameraLogger
@@ -236,21 +260,35 @@ struct ExampleServer: AsyncParsableCommand {
             cameras.append(MJPEGCameraIndex.Camera(name: camera.name, endpoints: endpoints))
         }
         let index = MJPEGCameraIndex(cameras: cameras)
+        let descriptors = Self.raiseDescriptorLimit()
+        let limit = ConnectionLimit(
+            maximumConnections: min(server.maxConnections ?? 16_384, max(descriptors - 64, 16)),
+            logger: logger
+        )
         let router = Router()
-        // Every request at debug level: a pass-through otherwise, in front of every route, streams included.
-        router.add(middleware: LogRequestsMiddleware(.debug))
+        // A line per request once answered (streams log theirs when they end), in front of every route.
+        router.add(middleware: AccessLogMiddleware())
         router.addRoutes(index.routes())
         let names = cameras.map(\.name)
         var app = Application(
             router: router,
-            server: .http1(configuration: .init(additionalChannelHandlers: MJPEGEndpoints.connectionHandlers())),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: MJPEGEndpoints.connectionHandlers(limit: limit),
+                    // Hummingbird's idle timeout counts from the last request part: it is also the time allowed
+                    // for a request's head, so a client that trickles its headers is closed too.
+                    idleTimeout: .nanoseconds(Int64(server.requestTimeout * 1e9))
+                )
+            ),
             configuration: .init(address: .hostname(server.host, port: server.port), serverName: "FrameStream"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 let what =
                     names.count == 1
                     ? "camera '\(names[0])'" : "\(names.count) cameras (\(names.joined(separator: ", ")))"
-                logger.notice("serving \(what) at http://\(server.host):\(port)/ (press Ctrl-C to stop)")
+                logger.notice(
+                    "serving \(what) at \(Self.address(host: server.host, port: port)) (press Ctrl-C to stop)"
+                )
             },
             logger: logger
         )
@@ -263,6 +301,32 @@ struct ExampleServer: AsyncParsableCommand {
             )
         )
         try await group.run()
+    }
+
+    /// Where a person can open the server: `http://127.0.0.1:5000/`, or for a wildcard address the port on every
+    /// interface with a local address to try.
+    static func address(host: String, port: Int) -> String {
+        switch host {
+        case "0.0.0.0", "::", "[::]", "*":
+            "http://<this machine's address>:\(port)/ (all interfaces; on this machine http://127.0.0.1:\(port)/)"
+        default:
+            host.contains(":") ? "http://[\(host)]:\(port)/" : "http://\(host):\(port)/"
+        }
+    }
+
+    /// Raises the soft limit on open files to the hard limit, as a server with many viewers needs, and returns it.
+    static func raiseDescriptorLimit() -> Int {
+        var limit = rlimit()
+        #if os(Linux)
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        #else
+        let resource = RLIMIT_NOFILE
+        #endif
+        if getrlimit(resource, &limit) == 0, limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            _ = setrlimit(resource, &limit)
+        }
+        return ConnectionLimit.descriptorLimit()
     }
 
     /// Runs the command; an error at start is one line on standard error and a non-zero exit status.
@@ -302,4 +366,24 @@ struct StartupError: Error, CustomStringConvertible {
 }
 
 extension FrameSize: ExpressibleByArgument {}
+
+/// `--idle-timeout 30`, or `--idle-timeout never`.
+struct IdleTimeout: ExpressibleByArgument, Equatable {
+    /// Seconds, or `nil` for never.
+    var seconds: Double?
+
+    init(seconds: Double?) {
+        self.seconds = seconds
+    }
+
+    init?(argument: String) {
+        if argument == "never" {
+            seconds = nil
+        } else if let value = Double(argument), value.isFinite {
+            seconds = value
+        } else {
+            return nil
+        }
+    }
+}
 extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -38,22 +38,40 @@ struct ExampleServerOptionsTests {
     }
 
     @Test(arguments: [
-        ["--port", "70000"], ["--port", "http"], ["--idle-timeout", "-1"], ["--max-clients", "0"],
-        ["--max-fps", "0"], ["--max-fps", "abc"], ["--heartbeat", "0"], ["--stall-timeout", "-3"],
-        ["--quality", "101"], ["--size", "640"], ["--size", "0x480"], ["--log-level", "loud"], ["--frobnicate"],
-        ["--name", "front door"], ["--name", "../x"], ["--config", "cams.yaml", "--camera", "v4l2"],
+        (["--port", "70000"], "--port must be from 0 to 65535"), (["--port", "http"], "'--port <port>'"),
+        (["--idle-timeout=-1"], "--idle-timeout must be 0 or more seconds"),
+        (["--idle-timeout", "soon"], "'--idle-timeout <idle-timeout>'"),
+        (["--max-clients", "0"], "--max-clients must be from 1"), (["--max-fps", "0"], "--max-fps must be from 0.001"),
+        (["--max-fps", "1e-19"], "--max-fps must be from 0.001"), (["--max-fps", "abc"], "'--max-fps <max-fps>'"),
+        (["--fps", "1e-19"], "--fps must be from 0.001"), (["--fps", "nan"], "--fps must be from 0.001"),
+        (["--heartbeat", "0"], "--heartbeat must be from 0.01"), (["--heartbeat", "1e-300"], "--heartbeat must be"),
+        (["--stall-timeout=-3"], "--stall-timeout must be"),
+        (["--quality", "101"], "--quality must be from 1 to 100"),
+        (["--size", "640"], "'--size <size>'"), (["--size", "0x480"], "'--size <size>'"),
+        (["--log-level", "loud"], "'--log-level <log-level>'"),
+        (["--request-timeout", "0"], "--request-timeout must be"),
+        (["--max-connections", "0"], "--max-connections must be"),
+        (["--frobnicate"], "--frobnicate"), (["--name", "front door"], "--name must be"),
+        (["--name", "../x"], "--name must be"),
+        (["--config", "cams.yaml", "--camera", "v4l2"], "--camera and --name"),
     ])
-    func badValuesFailAtStart(_ arguments: [String]) {
-        #expect(throws: (any Error).self) { try ExampleServer.parse(arguments) }
+    func aBadValueFailsAtStartNamingItsFlag(_ arguments: [String], _ expected: String) {
+        let error = #expect(throws: (any Error).self) { try ExampleServer.parse(arguments) }
+        let message = error.map { ExampleServer.message(for: $0) } ?? ""
+        #expect(message.contains(expected), "\(arguments): \(message)")
     }
 
-    @Test func aBadFlagIsNamedAsTheFlag() {
-        let message = ExampleServer.message(
-            for: #expect(throws: (any Error).self) {
-                try ExampleServer.parse(["--max-fps", "0"])
-            }!
-        )
-        #expect(message.contains("--max-fps must be more than 0"))
+    @Test func idleTimeoutCanBeNever() throws {
+        #expect(try configuration(["--idle-timeout", "never"]).cameras.first?.idleTimeout == nil)
+        #expect(try configuration(["--idle-timeout", "2.5"]).cameras.first?.idleTimeout == 2.5)
+        #expect(try configuration([]).cameras.first?.idleTimeout == 10)
+    }
+
+    @Test func aWildcardHostIsShownAsAnAddressAPersonCanOpen() {
+        #expect(ExampleServer.address(host: "127.0.0.1", port: 5000) == "http://127.0.0.1:5000/")
+        #expect(ExampleServer.address(host: "::1", port: 80) == "http://[::1]:80/")
+        let wildcard = ExampleServer.address(host: "0.0.0.0", port: 5000)
+        #expect(wildcard.contains("all interfaces") && wildcard.contains("http://127.0.0.1:5000/"), "\(wildcard)")
     }
 
     @Test func cameraComesFromTheFlagThenTheEnvironment() throws {

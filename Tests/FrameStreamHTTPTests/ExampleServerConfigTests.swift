@@ -58,7 +58,7 @@ struct ExampleServerConfigTests {
         ("cameras:\n  front: { driver: testpattern, fsp: 10 }\n", "camera 'front': key 'fsp': unknown key"),
         (
             "cameras:\n  front: { driver: testpattern, maxFps: 0 }\n",
-            "camera 'front': key 'maxFps': must be more than 0"
+            "camera 'front': key 'maxFps': must be from 0.001 to 1000"
         ),
         ("cameras:\n  front: { driver: kinect }\n", "camera 'front': unknown camera driver 'kinect'"),
     ])

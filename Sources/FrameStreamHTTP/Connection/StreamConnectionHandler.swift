@@ -73,6 +73,17 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     /// Since when the viewer has not taken what was written; `nil` while it keeps up.
     private var waitingSince: NIODeadline?
     private var stallCheck: Scheduled<Void>?
+    /// What the fast path has delivered, and why it ended.
+    private var statistics = ViewerStatistics()
+    private var endReason = "left"
+
+    /// The server's cap on connections, if it has one; this connection's number there.
+    private let limit: ConnectionLimit?
+    private var connectionID: UInt64?
+
+    init(limit: ConnectionLimit? = nil) {
+        self.limit = limit
+    }
 
     /// Where a connection's viewer is identified in logs. (The channel's, not the context's: an HTTP/2 stream
     /// channel traps when asked through its context.)
@@ -82,6 +93,28 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         self.context = context
         // HTTP/1.1 has Hummingbird's HTTP/1 codec in front of this handler; an HTTP/2 stream channel has not.
         isHTTP2Stream = (try? context.pipeline.syncOperations.handler(type: HTTP1ToHTTPServerCodec.self)) == nil
+        if context.channel.isActive { countConnection(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        countConnection(context: context)
+        context.fireChannelActive()
+    }
+
+    /// Counts this connection against the server's cap, which may close another (idle) one, or this one.
+    private func countConnection(context: ChannelHandlerContext) {
+        guard let limit, connectionID == nil else { return }
+        let channel = context.channel
+        connectionID = limit.open { channel.close(promise: nil) }
+        if connectionID == nil { context.close(promise: nil) }
+    }
+
+    /// Tells the cap whether this connection waits for a request, and so may be closed for a new one.
+    private func updateIdle() {
+        guard let limit, let connectionID else { return }
+        let idle: Bool
+        if case .requests = mode { idle = !responsePending && !requestOpen && held.isEmpty } else { idle = false }
+        limit.setIdle(idle, id: connectionID)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -130,6 +163,7 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         case .streaming:
             if event is ChannelShouldQuiesceEvent || (event as? ChannelEvent) == .inputClosed {
                 // Shutting down, or the client has half-closed: end the stream as the router path does.
+                endReason = event is ChannelShouldQuiesceEvent ? "the server is shutting down" : "it closed its side"
                 endStream()
             }
         case .requests, .guarding, .ended:
@@ -149,6 +183,10 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if let connectionID {
+            limit?.closed(id: connectionID)
+            self.connectionID = nil
+        }
         endStream()
         context.fireChannelInactive()
     }
@@ -161,6 +199,7 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         case .head(var head):
             requestOpen = true
             responsePending = true
+            updateIdle()
             // Replaces any marker the client sent.
             head.headerFields[StreamHandoff.connectionField] = StreamHandoff.connectionMarker
             context.fireChannelRead(wrapInboundOut(.head(head)))
@@ -210,6 +249,7 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             context.write(data, promise: promise)
             responsePending = false
             releaseHeld(context: context)
+            updateIdle()
         case (.requests, _):
             context.write(data, promise: promise)
         case (.streaming, .end), (.guarding, .end), (.ended, .end):
@@ -276,8 +316,11 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             mode = .streaming(handoff, hub)
             handoff.logger.debug("viewer connected", metadata: ["remote": "\(remote)", "delivery": "fast path"])
             context.write(wrapOutboundOut(.head(head)), promise: promise)
-            context.writeAndFlush(wrapOutboundOut(.body(hub.parts.encoder.streamStart())), promise: nil)
+            let start = hub.parts.encoder.streamStart()
+            statistics.bytesSent += start.readableBytes
+            context.writeAndFlush(wrapOutboundOut(.body(start)), promise: nil)
             if isQuiescing {
+                endReason = "the server is shutting down"
                 endStream()  // the server is shutting down: the response ends at once
             } else if let part = first.part {
                 offer(part, sequence: first.sequence, isHeartbeat: false)
@@ -324,6 +367,11 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         stallCheck = context.eventLoop.assumeIsolated().scheduleTask(in: interval) { [weak self] in
             guard let self, let context = self.context, self.stallCheck != nil else { return }
             if let since = self.waitingSince, NIODeadline.now() - since >= timeout {
+                let reason = "dropped: it accepted no data for \(Self.seconds(timeout)) s"
+                if case .guarding(let handoff) = self.mode {
+                    handoff.logger.info("viewer \(reason)", metadata: ["remote": "\(self.remote)"])
+                }
+                self.endReason = reason
                 context.close(promise: nil)
                 return
             }
@@ -337,6 +385,10 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     /// channel's event loop. A frame not newer than the last one offered is ignored, unless it is a heartbeat.
     func offer(_ part: ByteBuffer, sequence: UInt64, isHeartbeat: Bool) {
         guard case .streaming = mode, let context, isHeartbeat || sequence > lastSequence else { return }
+        if !isHeartbeat {
+            if pending != nil { statistics.framesSkipped += 1 }  // the unsent one is replaced by a newer one
+            statistics.countFrame(sequence: sequence)
+        }
         lastSequence = max(lastSequence, sequence)
         pending = part
         sendPending(context: context)
@@ -345,6 +397,8 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private func sendPending(context: ChannelHandlerContext) {
         guard case .streaming = mode, !writeInFlight, context.channel.isWritable, let part = pending else { return }
         pending = nil
+        statistics.partsSent += 1
+        statistics.bytesSent += part.readableBytes
         if isHTTP2Stream {
             writeInFlight = true
             waitingSince = waitingSince ?? .now()
@@ -372,7 +426,7 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             mode = .ended
             pending = nil
             if let context { hub.unregister(self, on: context.eventLoop) }
-            handoff.logger.debug("viewer disconnected", metadata: ["remote": "\(remote)", "delivery": "fast path"])
+            statistics.logEnd(handoff.logger, delivery: "fast path", remote: remote, reason: endReason)
             handoff.resolve(.served)
             // The response's end waits for the connection to take more: from a viewer that takes nothing, it would
             // never come, and the connection (and a graceful shutdown) would wait for ever.
@@ -390,6 +444,12 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     /// bytes that follow it.
     static func isDecodingError(_ error: any Error) -> Bool {
         error is HTTPParserError || error is ByteToMessageDecoderError
+    }
+
+    /// `2.5` for 2.5 seconds, `30` for 30: short timeouts keep their fraction.
+    static func seconds(_ amount: TimeAmount) -> String {
+        let seconds = Double(amount.nanoseconds) / 1e9
+        return seconds == seconds.rounded() ? "\(Int(seconds))" : "\((seconds * 1000).rounded() / 1000)"
     }
 
     /// What the kernel may hold unsent for a viewer (`TCP_NOTSENT_LOWAT`).

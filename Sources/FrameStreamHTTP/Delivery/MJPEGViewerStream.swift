@@ -32,10 +32,23 @@ public struct MJPEGViewerStream: Sendable {
         options: StreamOptions = StreamOptions(),
         write: (ByteBuffer) async throws -> Void
     ) async throws {
-        try await write(parts.encoder.streamStart())
+        var statistics = ViewerStatistics()
+        try await run(subscription, options: options, statistics: &statistics, write: write)
+    }
+
+    /// ``run(_:options:write:)``, counting what it sends in `statistics`.
+    func run(
+        _ subscription: FrameSubscription,
+        options: StreamOptions,
+        statistics: inout ViewerStatistics,
+        write: (ByteBuffer) async throws -> Void
+    ) async throws {
+        let start = parts.encoder.streamStart()
+        statistics.bytesSent += start.readableBytes
+        try await write(start)
         var events = subscription.makeAsyncIterator()
         var lastPart: ByteBuffer?
-        let interval = options.maxFramesPerSecond.map { Duration.seconds(1 / $0) }
+        let interval = options.minimumFrameInterval
         var nextAllowed = clock.now()
         while true {
             if interval != nil, nextAllowed > clock.now() {
@@ -45,6 +58,7 @@ public struct MJPEGViewerStream: Sendable {
             let part: ByteBuffer
             switch event {
             case .frame(let frame):
+                statistics.countFrame(sequence: frame.sequence)
                 part = parts.part(for: frame)
                 lastPart = part
             case .noNewFrame:
@@ -52,6 +66,8 @@ public struct MJPEGViewerStream: Sendable {
                 part = lastPart
             }
             try await write(part)
+            statistics.partsSent += 1
+            statistics.bytesSent += part.readableBytes
             if let interval {
                 // Keep to the schedule; after a long gap (camera down) start a new one instead of bursting.
                 let sentAt = clock.now()

@@ -31,7 +31,7 @@ public import ServiceLifecycle
 /// ```
 ///
 /// Streams are served only through these routes, after every middleware in front of them. With the
-/// ``connectionHandlers()`` in the server's configuration, a stream then leaves the router for a fast path: each
+/// ``connectionHandlers(limit:)`` in the server's configuration, a stream then leaves the router for a fast path: each
 /// frame's part is built once and written to each viewer from SwiftNIO, without a task per viewer, and a slow
 /// viewer stays about one frame behind; the endpoints must run as a service (``run()``). Without the handlers the
 /// routes still serve everything, with a task per viewer, but a slow viewer can fall seconds behind.
@@ -139,9 +139,14 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
     /// fast path; every other connection, and every other route, is left as Hummingbird made it. They also keep
     /// pipelined HTTP/1.1 requests in order around a stream. Each connection gets a handler of its own, even if
     /// the result of one call is reused. They set a `FrameStream-Connection` field on each request head (replacing
-    /// any a client sent), by which the stream routes know that the connection has them.
-    public static func connectionHandlers() -> [any RemovableChannelHandler] {
-        [StreamConnectionInstaller()]
+    /// any a client sent), by which the stream routes know that the connection has them. HTTP/1.0 requests get
+    /// HTTP/1.0 responses: close-delimited bodies instead of chunks, and the connection closed after a response
+    /// unless the client asked to keep it.
+    ///
+    /// - Parameter limit: a cap on open HTTP/1.1 connections that closes the longest-idle one when reached (see
+    ///   ``ConnectionLimit``); `nil` (the default) for none, leaving the host's connections as they are.
+    public static func connectionHandlers(limit: ConnectionLimit? = nil) -> [any RemovableChannelHandler] {
+        [StreamConnectionInstaller(limit: limit)]
     }
 
     /// The routes in the table above, to add to a router or a group under any path:
@@ -200,7 +205,7 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
     /// The Motion-JPEG stream for one viewer, or `400` for a malformed query, or `503` over the client limit.
     /// For `HEAD`, the stream's headers and no body.
     ///
-    /// With the ``connectionHandlers()`` on the viewer's connection, the stream leaves the router here for the
+    /// With the ``connectionHandlers(limit:)`` on the viewer's connection, the stream leaves the router here for the
     /// fast path; otherwise the response body writes it, a task per viewer.
     public func streamResponse(for request: Request) -> Response {
         let options: StreamOptions
@@ -280,11 +285,20 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
     ) async throws {
         let subscription = broadcaster.subscribe()
         logger.debug("viewer connected", metadata: ["delivery": "response body"])
-        defer { logger.debug("viewer disconnected", metadata: ["delivery": "response body"]) }
-        try await withGracefulShutdownHandler {
-            try await stream.run(subscription, options: options) { try await writer.write($0) }
-        } onGracefulShutdown: {
-            subscription.end()
+        var statistics = ViewerStatistics()
+        var reason = "left"
+        defer { statistics.logEnd(logger, delivery: "response body", remote: nil, reason: reason) }
+        do {
+            try await withGracefulShutdownHandler {
+                try await stream.run(subscription, options: options, statistics: &statistics) {
+                    try await writer.write($0)
+                }
+            } onGracefulShutdown: {
+                subscription.end()
+            }
+        } catch {
+            reason = "\(error)"
+            throw error
         }
     }
 

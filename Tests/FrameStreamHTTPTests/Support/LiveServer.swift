@@ -49,6 +49,7 @@ struct LiveServer {
     ///   - runsEndpoints: whether the endpoints run as a service, as they should.
     ///   - http2: serve HTTP/2 without TLS (prior knowledge) instead of HTTP/1.1.
     ///   - connectionIdleTimeout: Hummingbird's `idleTimeout` for connections.
+    ///   - connectionLimit: the cap on open connections, if any.
     ///   - mount: adds the cameras' routes to the router; by default the first camera's at its root.
     static func run<Result: Sendable>(
         cameras cameraCount: Int = 1,
@@ -61,6 +62,7 @@ struct LiveServer {
         runsEndpoints: Bool = true,
         http2: Bool = false,
         connectionIdleTimeout: TimeAmount? = nil,
+        connectionLimit: ConnectionLimit? = nil,
         logger: Logger = quietLogger,
         mount: @Sendable (Router<BasicRequestContext>, [MJPEGEndpoints]) -> Void = { router, endpoints in
             router.addRoutes(endpoints[0].routes())
@@ -79,13 +81,14 @@ struct LiveServer {
             runsEndpoints: runsEndpoints,
             http2: http2,
             connectionIdleTimeout: connectionIdleTimeout,
+            connectionLimit: connectionLimit,
             logger: logger,
             mount: mount,
             body
         )
     }
 
-    /// ``run(cameras:idleTimeout:heartbeatInterval:endpoints:stalledClientTimeout:connectionHandlers:runsEndpoints:http2:connectionIdleTimeout:logger:mount:_:)``
+    /// ``run(cameras:idleTimeout:heartbeatInterval:endpoints:stalledClientTimeout:connectionHandlers:runsBroadcasters:runsEndpoints:http2:connectionIdleTimeout:connectionLimit:logger:mount:_:)``
     /// with a request context of the test's own.
     static func run<
         Context: RequestContext & InitializableFromSource<ApplicationRequestContextSource>,
@@ -102,6 +105,7 @@ struct LiveServer {
         runsEndpoints: Bool = true,
         http2: Bool = false,
         connectionIdleTimeout: TimeAmount? = nil,
+        connectionLimit: ConnectionLimit? = nil,
         logger: Logger = quietLogger,
         mount: @Sendable (Router<Context>, [MJPEGEndpoints]) -> Void,
         _ body: @Sendable (LiveServer) async throws -> Result
@@ -129,7 +133,8 @@ struct LiveServer {
         // Made once and reused for every connection, on purpose: each must still get a handler of its own. (Swift
         // does not let ordinary code share them like this, since handlers are not Sendable; the installer that
         // connectionHandlers() returns keeps no state, so sharing it is safe.)
-        nonisolated(unsafe) let handlers = connectionHandlers ? MJPEGEndpoints.connectionHandlers() : []
+        nonisolated(unsafe) let handlers =
+            connectionHandlers ? MJPEGEndpoints.connectionHandlers(limit: connectionLimit) : []
         let channel = HTTP1Channel.Configuration(
             additionalChannelHandlers: handlers,
             idleTimeout: connectionIdleTimeout

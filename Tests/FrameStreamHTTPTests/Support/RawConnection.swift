@@ -47,6 +47,11 @@ final class RawConnection: @unchecked Sendable {
         _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) }
     }
 
+    /// Sends raw bytes; `false` when the connection is closed (the server has reset it).
+    func sendBytes(_ bytes: UnsafeRawPointer, count: Int) -> Bool {
+        Glibc.send(fd, bytes, count, Int32(MSG_NOSIGNAL)) == count
+    }
+
     /// Closes the sending side: the server reads the end of the input.
     func closeForWriting() {
         shutdown(fd, Int32(SHUT_WR))

@@ -1,0 +1,78 @@
+import Foundation
+import FrameStreamTesting
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real ExampleServer binary: how it fails at start, and how it treats slow clients.
+@Suite(.timeLimit(.minutes(1)))
+struct ExampleServerProcessTests {
+    /// Runs the binary to its end; its status, standard output and standard error.
+    static func runToEnd(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: StandInServer.products + "/ExampleServer")
+        process.arguments = arguments
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let outputText = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, outputText, errorText)
+    }
+
+    @Test(arguments: [
+        (["--camera", "kinect"], "unknown camera driver 'kinect'"),
+        (["--frames-dir", "/nonexistent/frames"], "/nonexistent/frames"),
+        (["--fps", "1e-19"], "--fps must be from 0.001 to 1000"),
+        (["--max-fps", "nan"], "--max-fps must be from 0.001 to 1000"),
+        (["--port", "99999"], "--port must be from 0 to 65535"),
+        (["--size", "big"], "'--size <size>'"),
+        (["--frobnicate"], "--frobnicate"),
+        (["--config", "/nonexistent/cams.yaml"], "/nonexistent/cams.yaml: no such file"),
+    ])
+    func aStartupErrorIsOneLineOnStandardErrorAndAFailingStatus(_ arguments: [String], _ expected: String) throws {
+        let port = arguments.contains("--port") ? [] : ["--port", "0"]
+        let (status, output, errors) = try Self.runToEnd(arguments + port)
+        #expect(status != 0, "\(arguments) exited 0")
+        #expect(errors.hasPrefix("error: "), "\(errors)")
+        #expect(errors.contains(expected), "\(errors)")
+        #expect(errors.filter { $0 == "\n" }.count == 1, "not one line: \(errors)")
+        #expect(output.isEmpty, "\(output)")
+    }
+
+    @Test func aClientThatTricklesItsHeadersIsClosedAfterTheRequestTimeout() async throws {
+        let server = try StandInServer(camera: ["--camera", "emulated"], arguments: ["--request-timeout", "0.3"])
+        do {
+            let slow = try RawConnection(port: server.port)
+            // One byte of the head every 50 ms: without a limit on the whole head, this would go on for ever.
+            var closed = false
+            for byte in ("GET /status HTTP/1.1\r\n" + String(repeating: "X-Pad: 1\r\n", count: 50)).utf8 {
+                guard slow.sendReportingClosed(byte) else {
+                    closed = true
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(closed, "the server kept a connection whose head never ended")
+            // Others are served meanwhile.
+            #expect(try await server.get("/status").status == 200)
+        } catch {
+            try await server.stop()
+            throw error
+        }
+        try await server.stop()
+    }
+}
+
+extension RawConnection {
+    /// Sends one byte; `false` once the server has closed the connection.
+    func sendReportingClosed(_ byte: UInt8) -> Bool {
+        var byte = byte
+        return sendBytes(&byte, count: 1)
+    }
+}
