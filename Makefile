@@ -5,7 +5,12 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := pkg-config libv4l-dev libturbojpeg0-dev
 ARGS ?=
 
-.PHONY: run test bench microbench build deps format lint clean
+PREFIX ?= /usr/local
+DESTDIR ?=
+# Where `make install-files` takes the binary from: the release build by default.
+BIN_DIR ?= .build/release
+
+.PHONY: run test bench microbench build deps format lint clean install install-files
 
 run: deps
 	$(SWIFT) run -c release ExampleServer $(ARGS)
@@ -19,6 +24,19 @@ test: deps
 
 build: deps
 	$(SWIFT) build
+
+# The server, self-contained (its images are compiled in), and a hardened systemd unit that is not enabled:
+# PREFIX/bin/ExampleServer, PREFIX/share/framestream/{framestream.service,cameras.example.yaml}.
+# The Swift runtime is linked in statically, in a build folder of its own (so that `make run` does not rebuild).
+install: deps
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-install --product ExampleServer
+	$(MAKE) install-files BIN_DIR="$$($(SWIFT) build -c release --scratch-path .build-install --show-bin-path)"
+
+install-files:
+	install -D -m 755 "$(BIN_DIR)/ExampleServer" "$(DESTDIR)$(PREFIX)/bin/ExampleServer"
+	install -d "$(DESTDIR)$(PREFIX)/share/framestream"
+	sed 's|@PREFIX@|$(PREFIX)|g' deploy/framestream.service > "$(DESTDIR)$(PREFIX)/share/framestream/framestream.service"
+	install -m 644 Docs/cameras.example.yaml "$(DESTDIR)$(PREFIX)/share/framestream/cameras.example.yaml"
 
 # Installs the system libraries (V4L2 capture, TurboJPEG encoding) with apt-get, with sudo when not root.
 deps:

@@ -35,6 +35,11 @@ let package = Package(
                 "CV4L2",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            // The emulated camera's three images, compiled into the binary: it works wherever it is copied to.
+            resources: [
+                .embedInCode("Resources/frame1.jpg"), .embedInCode("Resources/frame2.jpg"),
+                .embedInCode("Resources/frame3.jpg"),
             ]
         ),
         .target(

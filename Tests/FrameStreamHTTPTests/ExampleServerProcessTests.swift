@@ -69,6 +69,64 @@ struct ExampleServerProcessTests {
     }
 }
 
+extension ExampleServerProcessTests {
+    @Test(.enabled(if: getuid() == 0, "hiding the checkout needs a mount namespace (root)"))
+    func aCopiedBinaryServesTheEmulatedCameraWithTheCheckoutHidden() async throws {
+        let checkout = URL(fileURLWithPath: TestFixtures.directory).deletingLastPathComponent().path
+        let folder = NSTemporaryDirectory() + "framestream-copy-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // In a mount namespace of its own, an empty file system over the checkout: the source tree is gone.
+        let script = folder + "/hidden.sh"
+        try """
+        #!/bin/sh
+        # Copied here, not by the test process: a copy open for writing there could be inherited by another
+        # test's child process, and exec would then fail with "text file busy".
+        cp '\(StandInServer.products)/ExampleServer' '\(folder)/ExampleServer' || exit 97
+        mount -t tmpfs none '\(checkout)' || exit 99
+        test -e '\(TestFixtures.directory)' && exit 98
+        exec '\(folder)/ExampleServer' "$@"
+        """.write(toFile: script, atomically: true, encoding: .utf8)
+        let server = try StandInServer(camera: [], command: ["/usr/bin/unshare", "-m", "/bin/sh", script])
+        do {
+            let snapshot = try await server.get("/snapshot.jpg")
+            #expect(snapshot.status == 200)
+            #expect(try DecodedJPEG(snapshot.body).width == 640)
+        } catch {
+            try await server.stop()
+            throw error
+        }
+        try await server.stop()
+    }
+}
+
+extension ExampleServerProcessTests {
+    @Test func makeInstallPutsTheBinaryAndAHardenedUnitUnderThePrefix() throws {
+        let checkout = URL(fileURLWithPath: TestFixtures.directory).deletingLastPathComponent().path
+        let root = NSTemporaryDirectory() + "framestream-install-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let make = Process()
+        make.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        make.arguments = [
+            "make", "-s", "-C", checkout, "install-files", "BIN_DIR=\(StandInServer.products)", "DESTDIR=\(root)",
+            "PREFIX=/opt/framestream",
+        ]
+        make.standardOutput = FileHandle.nullDevice
+        try make.run()
+        make.waitUntilExit()
+        #expect(make.terminationStatus == 0)
+        let prefix = root + "/opt/framestream"
+        #expect(FileManager.default.isExecutableFile(atPath: prefix + "/bin/ExampleServer"))
+        let unit = try String(contentsOfFile: prefix + "/share/framestream/framestream.service", encoding: .utf8)
+        #expect(unit.contains("ExecStart=/opt/framestream/bin/ExampleServer --config /etc/framestream/cameras.yaml"))
+        for setting in ["DynamicUser=yes", "SupplementaryGroups=video", "ProtectSystem=strict", "NoNewPrivileges=yes"] {
+            #expect(unit.contains("\n\(setting)\n"), "\(setting)")
+        }
+        #expect(!unit.contains("@PREFIX@"))
+        #expect(FileManager.default.fileExists(atPath: prefix + "/share/framestream/cameras.example.yaml"))
+    }
+}
+
 extension RawConnection {
     /// Sends one byte; `false` once the server has closed the connection.
     func sendReportingClosed(_ byte: UInt8) -> Bool {

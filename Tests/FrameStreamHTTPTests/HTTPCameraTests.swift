@@ -10,7 +10,7 @@ import Testing
 @Suite(.timeLimit(.minutes(1)))
 struct HTTPCameraTests {
     static let fixtures: [[UInt8]] = (1...3).map { number in
-        [UInt8](FileManager.default.contents(atPath: "\(EmulatedCamera.bundledFramesDirectory)/\(number).jpg")!)
+        [UInt8](FileManager.default.contents(atPath: "\(TestFixtures.directory)/\(number).jpg")!)
     }
 
     @Test func relaysAnotherFrameStreamServer() async throws {

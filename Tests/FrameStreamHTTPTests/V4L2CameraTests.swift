@@ -7,7 +7,7 @@ import Testing
 /// stand-in device. Each test starts its own server process.
 @Suite(.timeLimit(.minutes(1)))
 struct V4L2CameraTests {
-    static let fixture = EmulatedCamera.bundledFramesDirectory + "/1.jpg"
+    static let fixture = TestFixtures.directory + "/1.jpg"
 
     static func withServer(
         _ arguments: [String] = [],

@@ -9,7 +9,7 @@ struct EmulatedCameraTests {
         let camera = try EmulatedCamera()
         #expect(camera.images.count == 3)
         for (index, image) in camera.images.enumerated() {
-            let file = "\(EmulatedCamera.bundledFramesDirectory)/\(index + 1).jpg"
+            let file = "\(TestFixtures.directory)/\(index + 1).jpg"
             #expect(image == [UInt8](try Data(contentsOf: URL(fileURLWithPath: file))))
             #expect(Array(image.prefix(2)) == [0xFF, 0xD8])
             #expect(Array(image.suffix(2)) == [0xFF, 0xD9])

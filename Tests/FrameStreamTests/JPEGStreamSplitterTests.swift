@@ -1,10 +1,11 @@
 import Foundation
 import FrameStream
+import FrameStreamTesting
 import Testing
 
 struct JPEGStreamSplitterTests {
     static let fixtures: [[UInt8]] = (1...3).map { number in
-        [UInt8](FileManager.default.contents(atPath: "\(EmulatedCamera.bundledFramesDirectory)/\(number).jpg")!)
+        [UInt8](FileManager.default.contents(atPath: "\(TestFixtures.directory)/\(number).jpg")!)
     }
 
     /// A fixture with an EXIF-style segment holding a whole thumbnail JPEG, end marker included.

@@ -1,5 +1,6 @@
 import Foundation
 import FrameStream
+import FrameStreamTesting
 import Testing
 
 #if canImport(Glibc)
@@ -8,7 +9,7 @@ import Glibc
 
 @Suite(.timeLimit(.minutes(1)))
 struct PipeCameraTests {
-    static let fixtures = EmulatedCamera.bundledFramesDirectory
+    static let fixtures = TestFixtures.directory
 
     static func fixture(_ number: Int) -> [UInt8] {
         [UInt8](FileManager.default.contents(atPath: "\(fixtures)/\(number).jpg")!)

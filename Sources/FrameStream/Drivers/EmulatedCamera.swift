@@ -2,8 +2,8 @@ import Foundation
 
 /// A camera that needs no hardware: it repeats a few JPEG images at a fixed rate.
 ///
-/// By default it shows the three numbered images in the package's `Fixtures` folder (`1.jpg`, `2.jpg`, `3.jpg`)
-/// at one frame per second, as the emulated camera of "Flask Video Streaming Revisited" does. Give it a folder to
+/// By default it shows three numbered images, compiled into the program (``bundledImages``), at one frame per
+/// second, as the emulated camera of "Flask Video Streaming Revisited" does. Give it a folder to
 /// show other images, in file-name order.
 ///
 /// ```swift
@@ -30,14 +30,10 @@ public struct EmulatedCamera: FrameSource {
         }
     }
 
-    /// The folder that holds the bundled images, found at build time from this file's place in the package.
-    public static let bundledFramesDirectory: String = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent()  // Drivers
-        .deletingLastPathComponent()  // FrameStream
-        .deletingLastPathComponent()  // Sources
-        .deletingLastPathComponent()  // package root
-        .appendingPathComponent("Fixtures")
-        .path
+    /// The three bundled images, compiled into the program (so that a copied binary still has them).
+    public static let bundledImages: [[UInt8]] = [
+        PackageResources.frame1_jpg, PackageResources.frame2_jpg, PackageResources.frame3_jpg,
+    ]
 
     /// The images, in the order they are shown.
     public let images: [[UInt8]]
@@ -54,8 +50,8 @@ public struct EmulatedCamera: FrameSource {
     public init(configuration: Configuration = Configuration(), clock: some Clock<Duration> = ContinuousClock()) throws
     {
         try CameraError.checkFrameRate(configuration.framesPerSecond)
-        let directory = configuration.framesDirectory ?? Self.bundledFramesDirectory
-        self.images = try JPEGFolder(path: directory).readImages()
+        self.images =
+            try configuration.framesDirectory.map { try JPEGFolder(path: $0).readImages() } ?? Self.bundledImages
         self.framesPerSecond = configuration.framesPerSecond
         self.clock = FrameClock(clock)
     }

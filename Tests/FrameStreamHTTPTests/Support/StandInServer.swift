@@ -25,11 +25,13 @@ final class StandInServer {
     var eventLog: String { folder + "/events.log" }
 
     /// Starts the server with `camera` (by default the stand-in device), `arguments` and the stand-in configured by
-    /// `standIn` (variables without the `V4L2_STAND_IN_` prefix), and waits until it listens.
+    /// `standIn` (variables without the `V4L2_STAND_IN_` prefix), and waits until it listens. `command`, if given,
+    /// runs instead of the server, with the server's arguments after its own.
     init(
         camera: [String] = ["--camera", "v4l2", "--device", StandInServer.device],
         arguments: [String] = [],
-        standIn: [String: String] = [:]
+        standIn: [String: String] = [:],
+        command: [String]? = nil
     ) throws {
         let products = Self.products
         let server = products + "/ExampleServer"
@@ -45,11 +47,12 @@ final class StandInServer {
         environment["V4L2_STAND_IN_LOG"] = folder + "/events.log"
         for (name, value) in standIn { environment["V4L2_STAND_IN_" + name] = value }
         let log = folder + "/server.log"
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         process = Process()
-        process.executableURL = URL(fileURLWithPath: server)
+        let command = command ?? [server]
+        process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments =
-            camera + ["--port", "0", "--log-level", "debug"] + arguments
+            command.dropFirst() + camera + ["--port", "0", "--log-level", "debug"] + arguments
         process.environment = environment
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         process.standardError = process.standardOutput
@@ -116,7 +119,7 @@ final class StandInServer {
     }
 
     func unplug() {
-        FileManager.default.createFile(atPath: controlFolder + "/unplugged", contents: nil)
+        _ = FileManager.default.createFile(atPath: controlFolder + "/unplugged", contents: nil)
     }
 
     func replug() throws {
