@@ -10,17 +10,28 @@ DESTDIR ?=
 # Where `make install-files` takes the binary from: the release build by default.
 BIN_DIR ?= .build/release
 
-.PHONY: run test bench microbench build deps format lint clean install install-files
+.PHONY: run test stand-in check-portable bench microbench build deps format lint clean install install-files
 
 run: deps
 	$(SWIFT) run -c release ExampleServer $(ARGS)
 
-# The V4L2 tests start ExampleServer with the stand-in device (libV4L2StandIn.so) preloaded: build both first.
+# The V4L2 tests start ExampleServer with the stand-in device (libV4L2StandIn.so, test support that is not part of
+# the package) preloaded: build both next to the tests first.
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) build --product ExampleServer
-	$(SWIFT) build --product V4L2StandIn
+	$(MAKE) stand-in STAND_IN_DIR="$$($(SWIFT) build --show-bin-path)"
 	$(SWIFT) test --skip-build
+
+STAND_IN_DIR ?= .build/debug
+CC ?= cc
+stand-in:
+	$(CC) -std=gnu11 -Wall -Wextra -O2 -fPIC -shared -D_GNU_SOURCE -ITests/Support/V4L2StandIn/include \
+		-o "$(STAND_IN_DIR)/libV4L2StandIn.so" Tests/Support/V4L2StandIn/v4l2_stand_in.c -ldl -lpthread
+
+# The libraries build without the V4L2 driver (as on systems that have no V4L2), in a build folder of their own.
+check-portable:
+	FRAMESTREAM_NO_V4L2=1 $(SWIFT) build --target FrameStream --scratch-path .build-no-v4l2
 
 build: deps
 	$(SWIFT) build

@@ -1,6 +1,10 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// The V4L2 driver exists on Linux only. `FRAMESTREAM_NO_V4L2=1 swift build --target FrameStreamHTTP` builds the
+// libraries without it on Linux too, which is how CI checks that nothing else depends on it.
+let withV4L2 = Context.environment["FRAMESTREAM_NO_V4L2"] == nil
+
 let package = Package(
     name: "FrameStream",
     platforms: [.macOS(.v15)],
@@ -10,8 +14,6 @@ let package = Package(
         .library(name: "FrameStreamTesting", targets: ["FrameStreamTesting"]),
         .executable(name: "ExampleServer", targets: ["ExampleServer"]),
         .executable(name: "MJPEGBench", targets: ["MJPEGBench"]),
-        // Test support: a fake V4L2 capture device that tests preload into a server they start.
-        .library(name: "V4L2StandIn", type: .dynamic, targets: ["V4L2StandIn"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -32,26 +34,19 @@ let package = Package(
             name: "FrameStream",
             dependencies: [
                 "CTurboJPEG",
-                "CV4L2",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
+            ] + (withV4L2 ? [.target(name: "CV4L2", condition: .when(platforms: [.linux]))] : []),
             // The emulated camera's three images, compiled into the binary: it works wherever it is copied to.
             resources: [
                 .embedInCode("Resources/frame1.jpg"), .embedInCode("Resources/frame2.jpg"),
                 .embedInCode("Resources/frame3.jpg"),
-            ]
+            ],
+            swiftSettings: withV4L2 ? [.define("FRAMESTREAM_V4L2", .when(platforms: [.linux]))] : []
         ),
         .target(
             name: "FrameStreamTesting",
             dependencies: ["FrameStream", "CTurboJPEG"]
-        ),
-        .target(
-            name: "V4L2StandIn",
-            path: "Tests/Support/V4L2StandIn",
-            exclude: ["README.md"],
-            cSettings: [.define("_GNU_SOURCE")],
-            linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]
         ),
         .target(
             name: "FrameStreamHTTP",

@@ -221,11 +221,15 @@ struct ExampleServer: AsyncParsableCommand {
 
     func run() async throws {
         if listDevices {
+            #if os(Linux)
             let devices = V4L2Camera.listDevices(paths: device.map { [$0] })
             print(
                 devices.isEmpty ? "no V4L2 capture devices found" : devices.map(\.description).joined(separator: "\n")
             )
             return
+            #else
+            throw StartupError("--list-devices lists V4L2 devices, which exist on Linux only")
+            #endif
         }
         let server = try serverConfiguration()
         LoggingSystem.bootstrap { label in

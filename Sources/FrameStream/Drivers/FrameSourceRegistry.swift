@@ -45,6 +45,7 @@ public struct FrameSourceRegistry: Sendable {
         ) { options in
             try EmulatedCamera(configuration: EmulatedCamera.Configuration(options: options))
         }
+        #if FRAMESTREAM_V4L2
         registry.register(
             "v4l2",
             aliases: ["opencv", "usb", "webcam"],
@@ -52,6 +53,7 @@ public struct FrameSourceRegistry: Sendable {
         ) { options in
             try V4L2Camera(configuration: V4L2Camera.Configuration(options: options))
         }
+        #endif
         registry.register(
             "pi",
             aliases: ["picamera", "rpicam", "libcamera"],

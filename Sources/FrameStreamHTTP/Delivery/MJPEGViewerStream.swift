@@ -9,18 +9,26 @@ public import NIOCore
 /// evenly spaced. When the camera delivers nothing for the broadcaster's heartbeat interval it sends the last part
 /// again, the only case in which a viewer sees a frame twice, so that proxies and browsers keep the connection.
 public struct MJPEGViewerStream: Sendable {
-    /// The parts, shared by all viewers.
-    public let parts: MJPEGPartCache
+    /// The parts, shared by all viewers of this writer.
+    let parts: MJPEGPartCache
     private let clock: FrameClock
 
-    /// Creates a stream writer.
+    /// Creates a stream writer; every viewer it serves shares each frame's part, built once.
     /// - Parameters:
-    ///   - parts: the cache that builds each frame's part once for all viewers.
+    ///   - encoder: how parts are written (the boundary).
     ///   - clock: paces capped viewers; tests pass a manual clock.
-    public init(parts: MJPEGPartCache, clock: some Clock<Duration> = ContinuousClock()) {
+    public init(encoder: MJPEGPartEncoder = MJPEGPartEncoder(), clock: some Clock<Duration> = ContinuousClock()) {
+        self.init(parts: MJPEGPartCache(encoder: encoder), clock: clock)
+    }
+
+    /// A stream writer on a cache shared with others (the endpoints' fast path).
+    package init(parts: MJPEGPartCache, clock: some Clock<Duration> = ContinuousClock()) {
         self.parts = parts
         self.clock = FrameClock(clock)
     }
+
+    /// How parts are written: the `Content-Type` of the response comes from it.
+    public var encoder: MJPEGPartEncoder { parts.encoder }
 
     /// Writes the stream until the subscription ends, the task is cancelled, or a write throws.
     /// - Parameters:

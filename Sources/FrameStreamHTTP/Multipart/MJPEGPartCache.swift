@@ -1,22 +1,22 @@
-public import FrameStream
-public import NIOCore
+package import FrameStream
+package import NIOCore
 import Synchronization
 
 /// Builds each frame's multipart part once and hands the same bytes to every viewer.
 ///
 /// `ByteBuffer` storage is reference-counted: a thousand viewers writing the same part share one copy of it.
-public final class MJPEGPartCache: Sendable {
+package final class MJPEGPartCache: Sendable {
     /// How parts are written.
-    public let encoder: MJPEGPartEncoder
+    package let encoder: MJPEGPartEncoder
     private let newest = Mutex<(sequence: UInt64, part: ByteBuffer)?>(nil)
 
     /// Creates an empty cache.
-    public init(encoder: MJPEGPartEncoder = MJPEGPartEncoder()) {
+    package init(encoder: MJPEGPartEncoder = MJPEGPartEncoder()) {
         self.encoder = encoder
     }
 
     /// The frame's part, built on first use; a frame older than the newest one cached is built without caching.
-    public func part(for frame: Frame) -> ByteBuffer {
+    package func part(for frame: Frame) -> ByteBuffer {
         newest.withLock { newest in
             if let newest, newest.sequence == frame.sequence { return newest.part }
             let part = encoder.part(for: frame)

@@ -1,3 +1,5 @@
+// V4L2 exists on Linux only; without it (other systems, or FRAMESTREAM_NO_V4L2=1) the driver is left out.
+#if FRAMESTREAM_V4L2
 import Foundation
 
 extension V4L2Camera {
@@ -65,3 +67,4 @@ extension V4L2Camera {
         }
     }
 }
+#endif

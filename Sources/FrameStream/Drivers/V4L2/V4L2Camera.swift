@@ -1,3 +1,5 @@
+// V4L2 exists on Linux only; without it (other systems, or FRAMESTREAM_NO_V4L2=1) the driver is left out.
+#if FRAMESTREAM_V4L2
 import CV4L2
 import Foundation
 import Synchronization
@@ -92,3 +94,4 @@ public struct V4L2Camera: FrameSource {
     /// One run of the camera.
 
 }
+#endif

@@ -1,3 +1,5 @@
+// V4L2 exists on Linux only; without it (other systems, or FRAMESTREAM_NO_V4L2=1) the driver is left out.
+#if FRAMESTREAM_V4L2
 import CV4L2
 import Foundation
 
@@ -149,3 +151,4 @@ struct V4L2Capture {
         }
     }
 }
+#endif

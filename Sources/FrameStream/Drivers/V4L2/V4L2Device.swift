@@ -1,3 +1,5 @@
+// V4L2 exists on Linux only; without it (other systems, or FRAMESTREAM_NO_V4L2=1) the driver is left out.
+#if FRAMESTREAM_V4L2
 import CV4L2
 import Foundation
 
@@ -130,3 +132,4 @@ final class V4L2Device {
 func fourCharacterCode(_ code: UInt32) -> String {
     String(decoding: (0..<4).map { UInt8((code >> (8 * $0)) & 0xFF) }, as: UTF8.self)
 }
+#endif
