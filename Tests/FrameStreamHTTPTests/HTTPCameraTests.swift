@@ -30,6 +30,28 @@ struct HTTPCameraTests {
         }
     }
 
+    @Test func relaysAnotherFrameStreamServerWithoutItsHeartbeats() async throws {
+        try await LiveServer.run(heartbeatInterval: .seconds(1)) { upstream in
+            let camera = try HTTPCamera(configuration: .init(url: upstream.baseURL + "/video_feed"))
+            var frames = camera.frames().makeAsyncIterator()
+            let sender = Task {
+                await upstream.camera.waitForStarts(1)
+                upstream.camera.send(JPEGImage(bytes: Self.fixtures[0]))
+            }
+            #expect(try await frames.next()?.bytes == Self.fixtures[0])
+            await sender.value
+            // The upstream's camera sends nothing new: the upstream re-sends frame 1 as heartbeats, which are no
+            // new frames here.
+            for _ in 0..<3 {
+                await upstream.clock.waitForSleepers(1)
+                upstream.clock.advance(by: .seconds(1))
+            }
+            await upstream.clock.waitForSleepers(1)
+            upstream.camera.send(JPEGImage(bytes: Self.fixtures[1]))
+            #expect(try await frames.next()?.bytes == Self.fixtures[1])
+        }
+    }
+
     @Test func readsAHandBuiltStreamWithQuirksAndReportsItsEnd() async throws {
         // Garbage first; a quoted boundary; parts without Content-Length; a boundary without leading dashes; stray
         // bytes between parts; then the upstream closes.
