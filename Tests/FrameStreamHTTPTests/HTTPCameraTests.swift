@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import FrameStream
 import FrameStreamHTTP
@@ -24,6 +25,28 @@ struct HTTPCameraTests {
             }
             #expect(try await frames.next()?.bytes == image.bytes)
             await sender.value
+            upstream.camera.send(JPEGImage(bytes: Self.fixtures[1]))
+            #expect(try await frames.next()?.bytes == Self.fixtures[1])
+        }
+    }
+
+    @Test func relaysAnotherFrameStreamServerWithoutItsHeartbeats() async throws {
+        try await LiveServer.run(heartbeatInterval: .seconds(1)) { upstream in
+            let camera = try HTTPCamera(configuration: .init(url: upstream.baseURL + "/video_feed"))
+            var frames = camera.frames().makeAsyncIterator()
+            let sender = Task {
+                await upstream.camera.waitForStarts(1)
+                upstream.camera.send(JPEGImage(bytes: Self.fixtures[0]))
+            }
+            #expect(try await frames.next()?.bytes == Self.fixtures[0])
+            await sender.value
+            // The upstream's camera sends nothing new: the upstream re-sends frame 1 as heartbeats, which are no
+            // new frames here.
+            for _ in 0..<3 {
+                await upstream.clock.waitForSleepers(1)
+                upstream.clock.advance(by: .seconds(1))
+            }
+            await upstream.clock.waitForSleepers(1)
             upstream.camera.send(JPEGImage(bytes: Self.fixtures[1]))
             #expect(try await frames.next()?.bytes == Self.fixtures[1])
         }
@@ -86,26 +109,49 @@ struct HTTPCameraTests {
             let refused = try HTTPCamera(configuration: .init(url: "http://viewer:wrong@\(host)/private"))
             var none = refused.frames().makeAsyncIterator()
             let error = await #expect(throws: HTTPCameraError.self) { try await none.next() }
-            #expect(error == .unauthorized("http://viewer:wrong@\(host)/private", status: 401))
+            // The password is not shown; the user is, to tell which credentials were refused.
+            #expect(error == .unauthorized("http://viewer:***@\(host)/private", status: 401))
             #expect(error?.description.contains("user and password") == true)
+            #expect(error?.description.contains("wrong") == false)
         }
     }
 
     @Test func unreachableUpstreamAndBadAddressesFailClearly() async throws {
-        // Port 1 on loopback: nothing listens there, so the connection is refused at once.
-        let camera = try HTTPCamera(configuration: .init(url: "http://127.0.0.1:1/stream"))
-        var frames = camera.frames().makeAsyncIterator()
-        let error = await #expect(throws: HTTPCameraError.self) { try await frames.next() }
-        guard case .connectionFailed(let url, _) = error else {
-            Issue.record("expected connectionFailed, got \(String(describing: error))")
-            return
+        // Port 1 on loopback: nothing listens there, so the connection is refused at once; the caller's client
+        // (which does not retry) reports it at once.
+        try await withNonRetryingClient { client in
+            let camera = try HTTPCamera(configuration: .init(url: "http://127.0.0.1:1/stream"), client: client)
+            #expect(camera.client === client)
+            var frames = camera.frames().makeAsyncIterator()
+            let error = await #expect(throws: HTTPCameraError.self) { try await frames.next() }
+            guard case .connectionFailed(let url, _) = error else {
+                Issue.record("expected connectionFailed, got \(String(describing: error))")
+                return
+            }
+            #expect(url == "http://127.0.0.1:1/stream")
         }
-        #expect(url == "http://127.0.0.1:1/stream")
         #expect(throws: HTTPCameraError.invalidURL("ftp://camera/stream")) {
             try HTTPCamera(configuration: .init(url: "ftp://camera/stream"))
         }
         #expect(throws: CameraError.self) {
             try FrameSourceRegistry.standardWithHTTP.makeSource(named: "http", options: CameraOptions())
         }
+    }
+
+    @Test func usesTheCallersClientOrTheSharedOneAndMakesNone() async throws {
+        // No client of the camera's own, made per timeout and never shut down: the process-wide one by default.
+        let camera = try HTTPCamera(configuration: .init(url: "http://127.0.0.1:1/stream", stallTimeout: .seconds(3)))
+        #expect(camera.client === HTTPClient.shared)
+        // The caller's client, and only it, does the requests: once the caller has shut it down, the camera fails.
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        try await client.shutdown()
+        let mine = try HTTPCamera(configuration: .init(url: "http://127.0.0.1:1/stream"), client: client)
+        var frames = mine.frames().makeAsyncIterator()
+        let error = await #expect(throws: HTTPCameraError.self) { try await frames.next() }
+        guard case .connectionFailed(_, let reason) = error else {
+            Issue.record("expected connectionFailed, got \(String(describing: error))")
+            return
+        }
+        #expect(reason.contains("alreadyShutdown") || reason.contains("shut"), "\(reason)")
     }
 }
