@@ -2,6 +2,9 @@ import Foundation
 import FrameStream
 import FrameStreamHTTP
 import FrameStreamTesting
+import Hummingbird
+import InMemoryLogging
+import Logging
 import Testing
 
 @Suite(.timeLimit(.minutes(1)))
@@ -73,8 +76,12 @@ struct MJPEGStreamTests {
         }
     }
 
-    @Test func aViewerThatStopsReadingDoesNotSlowOthersAndResumesWithoutABacklog() async throws {
-        try await LiveServer.run { server in
+    /// The fast path, and the router path (the response body writes the stream, the connection handler guards it).
+    @Test(arguments: [false, true])
+    func aViewerThatStopsReadingDoesNotSlowOthersAndResumesWithoutABacklog(routerPath: Bool) async throws {
+        try await LiveServer.run { router, endpoints in
+            (routerPath ? router.add(middleware: IdentityEncoding()) : router).addRoutes(endpoints[0].routes())
+        } _: { (server: LiveServer) async throws in
             var reading = try await server.openStream()
             let stalled = try RawConnection.viewer(port: server.port)
             await server.camera.waitForStarts(1)
@@ -124,8 +131,13 @@ struct MJPEGStreamTests {
         }
     }
 
-    @Test func aViewerThatAcceptsNothingForTheStallTimeoutIsDropped() async throws {
-        try await LiveServer.run(stalledClientTimeout: .milliseconds(300)) { server in
+    /// The fast path, and the router path.
+    @Test(arguments: [false, true])
+    func aViewerThatAcceptsNothingForTheStallTimeoutIsDroppedAndThatIsLogged(routerPath: Bool) async throws {
+        let (logger, log) = recordingLogger()
+        try await LiveServer.run(stalledClientTimeout: .milliseconds(300), logger: logger) { router, endpoints in
+            (routerPath ? router.add(middleware: IdentityEncoding()) : router).addRoutes(endpoints[0].routes())
+        } _: { (server: LiveServer) async throws in
             let stalled = try RawConnection.viewer(port: server.port)
             await server.camera.waitForStarts(1)
             // Enough frames to fill what the connection can hold while the viewer reads nothing.
@@ -136,6 +148,10 @@ struct MJPEGStreamTests {
             // Dropping the viewer ends its subscription: the idle timer then starts on the test clock.
             await server.clock.waitForSleepers(1)
             #expect(server.broadcaster.status.subscribers == 0)
+            let dropped = log.entries.filter {
+                $0.level == .info && $0.message.description.contains("dropped: it accepted no data for 0.3 s")
+            }
+            #expect(dropped.count == 1, "\(log.entries.map(\.message.description))")
             withExtendedLifetime(stalled) {}
         }
     }

@@ -19,6 +19,20 @@ struct RequireToken<Context: RequestContext>: RouterMiddleware {
     }
 }
 
+/// Says that it encodes every body (`Content-Encoding: identity`): the stream then goes through the response body,
+/// the router path, with the connection handler guarding it.
+struct IdentityEncoding<Context: RequestContext>: RouterMiddleware {
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[.contentEncoding] = "identity"
+        return response
+    }
+}
+
 /// The viewers that the fast path served, by camera, from what the endpoints logged.
 func fastPathViewers(_ log: InMemoryLogHandler) -> [String] {
     log.entries.filter { $0.message.description == "viewer connected" && $0.metadata["delivery"] == "fast path" }
