@@ -5,7 +5,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := pkg-config libv4l-dev libturbojpeg0-dev
 ARGS ?=
 
-.PHONY: run test bench microbench build deps format lint clean
+.PHONY: run test tsan bench microbench build deps format lint clean
 
 run: deps
 	$(SWIFT) run -c release ExampleServer $(ARGS)
@@ -16,6 +16,12 @@ test: deps
 	$(SWIFT) build --product ExampleServer
 	$(SWIFT) build --product V4L2StandIn
 	$(SWIFT) test --skip-build
+
+# The broadcaster's tests and its stress test under ThreadSanitizer: a full build of its own in .build-tsan.
+TSAN_TESTS := FrameBroadcasterTests|FrameBroadcasterRestartTests|FrameBroadcasterStressTests
+tsan: deps
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter '$(TSAN_TESTS)'
 
 build: deps
 	$(SWIFT) build
@@ -44,4 +50,4 @@ lint:
 	$(SWIFT) format lint --strict --recursive --parallel Sources Tests Benchmarks Package.swift
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-tsan
