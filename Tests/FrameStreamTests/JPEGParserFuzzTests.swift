@@ -1,5 +1,6 @@
 import Foundation
 import FrameStream
+import FrameStreamTesting
 import Testing
 
 /// Random and broken input for the JPEG parsers that take bytes from outside: no input may trap, and the splitter's
@@ -113,6 +114,18 @@ struct JPEGParserFuzzTests {
                     == nil
             )
         }
+    }
+
+    @Test func aDecodedHeaderClaimingAHugeSizeIsRefused() throws {
+        // The frame header's height and width (after FF C0, the length and the precision) set to 60000 each (the
+        // most libjpeg accepts is 65500): 3.6 gigapixels, more than an Int32 holds.
+        var jpeg = Self.fixtures[0]
+        let frameHeader = try #require((2..<jpeg.count - 1).first { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xC0 })
+        for offset in [5, 7] {
+            jpeg[frameHeader + offset] = 0xEA
+            jpeg[frameHeader + offset + 1] = 0x60
+        }
+        #expect(throws: DecodedJPEG.Failure.self) { try DecodedJPEG(jpeg) }
     }
 
     @Test func aHugeChunkIsWorkedThroughWithinTheLimit() {
