@@ -156,6 +156,9 @@ struct LogRepetitionLimiterTests {
         clock.advance(by: .seconds(60))
         // Once a minute has passed without repeats, the message is logged as it is.
         #expect(limiter.line(for: "a") == "a")
+        // After a reset (the camera recovered), the same message is news again.
+        limiter.reset()
+        #expect(limiter.line(for: "a") == "a")
     }
 }
 

@@ -270,6 +270,7 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
         }
         guard let (frame, waiters, recovered) = published else { return }
         if recovered {
+            failureLog.reset()
             logger.info(
                 "camera recovered",
                 metadata: ["frame": "\(frame.sequence)", "streamingFor": "\(configuration.restartBackoff.resetAfter)"]

@@ -46,6 +46,11 @@ final class LogRepetitionLimiter: Sendable {
         }
     }
 
+    /// Forgets the last message: the next one is logged whatever it is (after a recovery, a failure is news).
+    func reset() {
+        state.withLock { $0 = State() }
+    }
+
     /// Logs `message` at `level`, unless it is held back as a repeat.
     func log(
         _ message: String,
