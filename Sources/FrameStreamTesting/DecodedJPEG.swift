@@ -15,8 +15,12 @@ public struct DecodedJPEG: Sendable {
         public let description: String
     }
 
-    /// Decodes a JPEG.
-    /// - Throws: ``Failure`` when the bytes are not a JPEG libturbojpeg can decode.
+    /// The largest width or height decoded; a header that claims more is refused rather than allocated for.
+    public static let maximumSide = 16384
+
+    /// Decodes a JPEG; any bytes, however malformed, throw rather than trap.
+    /// - Throws: ``Failure`` when the bytes are not a JPEG libturbojpeg can decode, or claim a width or height over
+    ///   ``maximumSide``.
     public init(_ jpeg: [UInt8]) throws {
         guard let handle = tjInitDecompress() else { throw Failure(description: "tjInitDecompress failed") }
         defer { tjDestroy(handle) }
@@ -26,7 +30,10 @@ public struct DecodedJPEG: Sendable {
         var colorspace: Int32 = 0
         guard tjDecompressHeader3(handle, jpeg, UInt(jpeg.count), &width, &height, &subsampling, &colorspace) == 0
         else { throw Failure(description: String(cString: tjGetErrorStr2(handle))) }
-        var gray = [UInt8](repeating: 0, count: Int(width * height))
+        guard (1...Int32(Self.maximumSide)).contains(width), (1...Int32(Self.maximumSide)).contains(height) else {
+            throw Failure(description: "the header claims \(width)x\(height) pixels: over \(Self.maximumSide) a side")
+        }
+        var gray = [UInt8](repeating: 0, count: Int(width) * Int(height))
         let result = gray.withUnsafeMutableBufferPointer { pixels in
             tjDecompress2(
                 handle,

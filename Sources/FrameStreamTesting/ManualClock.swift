@@ -70,6 +70,20 @@ public final class ManualClock: Clock, Sendable {
     /// The number of tasks sleeping on the clock now.
     public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
 
+    /// When each task sleeping on the clock now is due, earliest first.
+    ///
+    /// A sleeper leaves this list the moment ``advance(by:)`` reaches its deadline, before it has even resumed: a
+    /// test can check right after an advance that something is still waiting (has not woken and acted yet), which
+    /// reading the state the sleeper would change cannot show.
+    ///
+    /// ```swift
+    /// clock.advance(by: .seconds(9))
+    /// #expect(clock.sleeperDeadlines == [.init(offset: .seconds(10))])  // the 10 s timer has not fired
+    /// ```
+    public var sleeperDeadlines: [Instant] {
+        state.withLock { $0.sleepers.values.map(\.deadline).sorted() }
+    }
+
     /// Sleeps until the clock has been advanced to `deadline`; returns at once if it has; throws
     /// `CancellationError` when the task is cancelled.
     public func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {

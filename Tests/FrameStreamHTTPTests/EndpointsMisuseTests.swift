@@ -97,11 +97,19 @@ struct EndpointsMisuseTests {
 /// else happens (a shutdown, a half-close).
 final class Gate: Sendable {
     private let (opened, open) = AsyncStream.makeStream(of: Void.self)
+    private let (arrivals, arrival) = AsyncStream.makeStream(of: Void.self)
 
     func openNow() { open.finish() }
 
+    /// Holds the caller until the gate opens.
     func wait() async {
+        arrival.yield()
         for await _ in opened {}
+    }
+
+    /// Returns once a request is being held at the gate.
+    func waitForArrival() async {
+        for await _ in arrivals { return }
     }
 }
 
@@ -140,7 +148,7 @@ struct StreamEndTests {
 
     @Test func aStreamAcceptedDuringAShutdownEndsAtOnce() async throws {
         try await Self.withGatedStream("") { server, gate, connection in
-            try await Task.sleep(for: .milliseconds(100))  // the request reaches the middleware
+            await gate.waitForArrival()  // the request is held by the middleware
             await server.shutDown()
             try await Task.sleep(for: .milliseconds(100))  // the shutdown reaches the connection
             gate.openNow()
@@ -150,6 +158,7 @@ struct StreamEndTests {
     @Test func aHalfCloseWhileTheRouteDecidesEndsTheStream() async throws {
         // With a request pipelined after it, which waits (and is dropped), and the half-close behind that one.
         try await Self.withGatedStream("GET /status HTTP/1.1\r\nHost: x\r\n\r\n") { server, gate, connection in
+            await gate.waitForArrival()
             connection.closeForWriting()
             try await Task.sleep(for: .milliseconds(100))  // the half-close reaches the server
             gate.openNow()

@@ -67,7 +67,7 @@ struct UpstreamFrameReaderTests {
             "Content-Length: \(String(repeating: "9", count: 10_000))", "Content-Length: -1",
             "X-Timestamp: 0.000001",
         ]
-        var reader = UpstreamFrameReader(maximumFrameSize: 1 << 20)
+        var reader = UpstreamFrameReader(maximumFrameBytes: 1 << 20)
         for header in hostile {
             reader.append(Self.part(Self.fixtures[0], headers: [header]))
         }
@@ -89,7 +89,7 @@ struct UpstreamFrameReaderTests {
     }
 
     @Test func endlessHeaderBytesOrImageBytesDoNotGrowMemory() {
-        var reader = UpstreamFrameReader(maximumFrameSize: 200_000)
+        var reader = UpstreamFrameReader(maximumFrameBytes: 200_000)
         let chunk = [UInt8](repeating: UInt8(ascii: "a"), count: 65_536)
         reader.append(Array("--frame\r\nX-Junk: ".utf8))
         for _ in 0..<300 {  // ~20 MB of one header line
@@ -110,7 +110,7 @@ struct UpstreamFrameReaderTests {
     }
 
     @Test func aTruncatedImageIsDroppedAndTheNextPartKeepsItsOwnHeaders() {
-        var reader = UpstreamFrameReader(maximumFrameSize: 1 << 20)
+        var reader = UpstreamFrameReader(maximumFrameBytes: 1 << 20)
         let truncated = Array(Self.fixtures[0].prefix(Self.fixtures[0].count / 2))
         reader.append(Self.part(truncated, headers: ["X-Frame-Sequence: 9"]))
         reader.append(Self.part(Self.fixtures[1], headers: ["X-Frame-Sequence: 8"]))
@@ -120,7 +120,7 @@ struct UpstreamFrameReaderTests {
     }
 
     @Test func streamsWithoutPartHeadersOrBoundariesStillRead() {
-        var reader = UpstreamFrameReader(maximumFrameSize: 1 << 20)
+        var reader = UpstreamFrameReader(maximumFrameBytes: 1 << 20)
         // Bare concatenated JPEGs, cut into odd pieces.
         let stream = Self.fixtures[0] + Self.fixtures[1] + Self.fixtures[1] + Self.fixtures[2]
         var frames: [[UInt8]] = []

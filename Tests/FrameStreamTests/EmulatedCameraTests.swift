@@ -69,6 +69,18 @@ struct EmulatedCameraTests {
         }
     }
 
+    @Test func rejectsAJPEGThatIsCutShort() throws {
+        let folder = try TemporaryFolder()
+        let whole = try #require(FileManager.default.contents(atPath: "\(TestFixtures.directory)/1.jpg"))
+        try folder.write("1.jpg", [UInt8](whole))
+        try folder.write("2.jpg", Array([UInt8](whole).prefix(5000)))
+        let error = #expect(throws: CameraError.self) {
+            try EmulatedCamera(configuration: .init(framesDirectory: folder.path))
+        }
+        #expect(error == .truncatedJPEG(path: "\(folder.path)/2.jpg"))
+        #expect(error?.description.contains("\(folder.path)/2.jpg is cut short") == true)
+    }
+
     @Test func rejectsAMissingFolder() throws {
         let error = #expect(throws: CameraError.self) {
             try EmulatedCamera(configuration: .init(framesDirectory: "/nonexistent/frames"))

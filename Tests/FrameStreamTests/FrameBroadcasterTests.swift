@@ -34,11 +34,17 @@ struct FrameBroadcasterTests {
                 #expect(b.sequence == UInt64(marker))
                 #expect(a.jpeg[2] == marker)
             }
-            // No new frame: a subscriber that asks again must wait, not get the last frame twice.
+            // No new frame: a subscriber that asks again must wait, not get the last frame twice. The frame is sent
+            // only once the subscriber waits (or has wrongly returned at once).
+            let returned = Shared<UInt64?>(nil)
             let waiting = Task { [second] in
                 var second = second
-                return await second.next()?.sequence
+                let sequence = await second.next()?.sequence
+                returned.update { $0 = sequence }
+                return sequence
             }
+            await eventually { broadcaster.waitingSubscribers == 1 || returned.current != nil }
+            #expect(returned.current == nil, "the last frame again, instead of waiting for a new one")
             camera.send(testImage(21))
             #expect(await waiting.value == 21)
         }
@@ -80,9 +86,11 @@ struct FrameBroadcasterTests {
             await clock.waitForSleepers(1)
             #expect(broadcaster.status.subscribers == 0)
             clock.advance(by: .seconds(9))
+            // Still asleep after 9 s (reading the camera's state now could not show it: the stop is asynchronous).
+            #expect(clock.sleeperDeadlines == [.init(offset: .seconds(10))])
             #expect(camera.isRunning)
-            #expect(camera.stops == 0)
             clock.advance(by: .seconds(1))
+            #expect(clock.sleeperDeadlines.isEmpty)
             await camera.waitForStops(1)
             #expect(camera.starts == 1)
 
@@ -171,9 +179,10 @@ struct FrameBroadcasterTests {
             #expect(status.lastError == "camera unplugged")
             #expect(status.subscribers == 1)
 
-            // Not restarted before the backoff has passed.
+            // Not restarted before the backoff has passed: the backoff still sleeps, due at 1 s.
+            #expect(clock.sleeperDeadlines == [.init(offset: .seconds(1))])
             clock.advance(by: .milliseconds(999))
-            #expect(camera.starts == 1)
+            #expect(clock.sleeperDeadlines == [.init(offset: .seconds(1))])
             clock.advance(by: .milliseconds(1))
             await camera.waitForStarts(2)
 
@@ -181,8 +190,9 @@ struct FrameBroadcasterTests {
             camera.finish()
             await clock.waitForSleepers(1)
             #expect(broadcaster.status.lastError == "camera 'manual' stopped sending frames")
+            #expect(clock.sleeperDeadlines == [.init(offset: .seconds(3))])
             clock.advance(by: .seconds(1))
-            #expect(camera.starts == 2)
+            #expect(clock.sleeperDeadlines == [.init(offset: .seconds(3))])
             clock.advance(by: .seconds(1))
             await camera.waitForStarts(3)
 
@@ -268,8 +278,11 @@ struct FrameBroadcasterTests {
                 return await frames.next()
             }
             await camera.waitForStarts(1)
+            // Cancel only once the iterator waits: the cancellation must find and resume its stored continuation.
+            await eventually { broadcaster.waitingSubscribers == 1 }
             waiting.cancel()
             #expect(await waiting.value == nil)
+            #expect(broadcaster.waitingSubscribers == 0)
         }
     }
 

@@ -65,15 +65,62 @@ struct JPEGStreamSplitterTests {
     }
 
     @Test func oversizedImageIsDroppedAndTheNextOneFound() {
-        var splitter = JPEGStreamSplitter(maximumFrameSize: 10_000)
-        splitter.append(Self.fixtures[0] + Self.fixtures[1])
+        var splitter = JPEGStreamSplitter(maximumFrameBytes: 10_000)
+        splitter.append(Self.fixtures[0] + Self.fixtures[1] + Self.smallest)
         var images: [[UInt8]] = []
         while let image = splitter.nextImage() { images.append(image) }
-        // Both fixtures are over 20 KB: neither is kept, and nothing is left pending.
-        #expect(images.count == 0)
-        #expect(splitter.droppedImages >= 2)
-        var small = JPEGStreamSplitter(maximumFrameSize: 100)
-        small.append([0xFF, 0xD8, 0xFF, 0xDB, 0x00, 0x04, 0x01, 0x02, 0xFF, 0xD9])
-        #expect(small.nextImage() == [0xFF, 0xD8, 0xFF, 0xDB, 0x00, 0x04, 0x01, 0x02, 0xFF, 0xD9])
+        // Both fixtures are over 20 KB: neither is kept, each is counted with its size, and the small one after
+        // them comes through.
+        #expect(images == [Self.smallest])
+        #expect(splitter.oversizedImages == 2)
+        #expect(splitter.invalidImages == 0)
+        #expect(splitter.lastDrop == .tooLarge(bytes: Self.fixtures[1].count, limit: 10_000))
+    }
+
+    /// The smallest image the splitter accepts: a frame header, a scan, two bytes of scan data.
+    static let smallest: [UInt8] = [0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x02, 0xFF, 0xDA, 0x00, 0x02, 0x01, 0x02, 0xFF, 0xD9]
+
+    @Test func anImageOfExactlyTheLimitIsKeptAndOneByteMoreIsNot() {
+        var exact = JPEGStreamSplitter(maximumFrameBytes: Self.smallest.count)
+        exact.append(Self.smallest)
+        #expect(exact.nextImage() == Self.smallest)
+        var under = JPEGStreamSplitter(maximumFrameBytes: Self.smallest.count - 1)
+        under.append(Self.smallest)
+        #expect(under.nextImage() == nil)
+        #expect(under.lastDrop == .tooLarge(bytes: Self.smallest.count, limit: Self.smallest.count - 1))
+    }
+
+    @Test(
+        arguments: [
+            // Start and end markers with nothing between.
+            [0xFF, 0xD8, 0xFF, 0xD9],
+            // A segment but no frame header and no scan.
+            [0xFF, 0xD8, 0xFF, 0xDB, 0x00, 0x04, 0x01, 0x02, 0xFF, 0xD9],
+            // A scan without a frame header; DHT (C4), JPG (C8) and DAC (CC) are not frame headers.
+            [
+                0xFF, 0xD8, 0xFF, 0xC4, 0x00, 0x02, 0xFF, 0xC8, 0x00, 0x02, 0xFF, 0xCC, 0x00, 0x02, 0xFF, 0xDA, 0x00,
+                0x02,
+                0x01, 0xFF, 0xD9,
+            ],
+            // A frame header but no scan.
+            [0xFF, 0xD8, 0xFF, 0xC2, 0x00, 0x02, 0xFF, 0xD9],
+        ] as [[UInt8]]
+    )
+    func bytesBetweenStartAndEndMarkersWithoutAFrameAndAScanAreNoImage(_ bytes: [UInt8]) {
+        var splitter = JPEGStreamSplitter()
+        splitter.append(bytes + Self.smallest)
+        #expect(splitter.nextImage() == Self.smallest)
+        #expect(splitter.nextImage() == nil)
+        #expect(splitter.invalidImages == 1)
+        #expect(splitter.lastDrop == .invalid)
+    }
+
+    @Test func everyStartOfFrameMarkerCountsAsAFrameHeader() {
+        for marker in UInt8(0xC0)...0xCF where ![0xC4, 0xC8, 0xCC].contains(marker) {
+            let image: [UInt8] = [0xFF, 0xD8, 0xFF, marker, 0x00, 0x02, 0xFF, 0xDA, 0x00, 0x02, 0x01, 0xFF, 0xD9]
+            var splitter = JPEGStreamSplitter()
+            splitter.append(image)
+            #expect(splitter.nextImage() == image, "marker \(marker)")
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import FrameStream
 import FrameStreamTesting
+import Logging
 import Testing
 
 #if canImport(Glibc)
@@ -18,23 +19,32 @@ struct PipeCameraTests {
     func camera(
         _ command: String,
         stallTimeout: Duration = .seconds(10),
-        environment: [String: String] = [:]
+        maximumFrameBytes: Int = JPEGStreamSplitter.defaultMaximumFrameBytes,
+        environment: [String: String] = [:],
+        logger: Logger = quietLogger
     ) throws
         -> PipeCamera
     {
         try PipeCamera(
-            configuration: .init(command: command, environment: environment, stallTimeout: stallTimeout),
-            logger: quietLogger
+            configuration: .init(
+                command: command,
+                environment: environment,
+                maximumFrameBytes: maximumFrameBytes,
+                stallTimeout: stallTimeout
+            ),
+            logger: logger
         )
     }
 
     @Test func imagesAreCutOutOfTheOutputWithGarbageBetween() async throws {
+        // A pause after each image, so that a consumer slowed by other tests running alongside still gets both
+        // (it keeps only the newest of images that come at once).
         let command =
-            "while true; do cat '\(Self.fixtures)/1.jpg'; printf 'progress: 42%%\\n'; "
+            "while true; do cat '\(Self.fixtures)/1.jpg'; printf 'progress: 42%%\\n'; sleep 0.05; "
             + "cat '\(Self.fixtures)/2.jpg'; sleep 0.05; done"
         var frames = try camera(command).frames().makeAsyncIterator()
         var seen: Set<Int> = []
-        for _ in 0..<6 {
+        for _ in 0..<20 where seen != [1, 2] {
             let image = try #require(try await frames.next())
             // A slow consumer may skip frames, but never gets a partial or merged one.
             let match = [1, 2].first { image.bytes.elementsEqual(Self.fixture($0)) }
@@ -66,7 +76,62 @@ struct PipeCameraTests {
     @Test func garbageWithoutImagesCountsAsAStall() async throws {
         let command = "while true; do echo 'no jpeg here'; sleep 0.05; done"
         var frames = try camera(command, stallTimeout: .milliseconds(300)).frames().makeAsyncIterator()
-        await #expect(throws: PipeCameraError.noImages(command, seconds: 0)) { try await frames.next() }
+        let error = await #expect(throws: PipeCameraError.self) { try await frames.next() }
+        #expect(error == .noImages(command, after: .milliseconds(300)))
+        // The timeout as it was set, not rounded down to whole seconds.
+        #expect(error?.description.contains("wrote no JPEG image for 0.3 s") == true)
+    }
+
+    @Test func imagesOverTheLimitAreDroppedAndTheStallSaysHowLargeTheyAre() async throws {
+        let command = "while true; do cat '\(Self.fixtures)/3.jpg'; sleep 0.05; done"
+        let messages = RecordingLogHandler.Messages()
+        let camera = try camera(
+            command,
+            stallTimeout: .milliseconds(300),
+            maximumFrameBytes: 10_000,
+            logger: RecordingLogHandler.logger(recordingInto: messages)
+        )
+        var frames = camera.frames().makeAsyncIterator()
+        let error = await #expect(throws: PipeCameraError.self) { try await frames.next() }
+        let size = Self.fixture(3).count
+        #expect(error == .frameTooLarge(command, bytes: size, limit: 10_000))
+        #expect(error?.description.contains("frame of 24.3 KB exceeds the 10.0 KB limit") == true)
+        #expect(error?.description.contains("raise maximumFrameBytes to at least \(size)") == true)
+        // Each drop is a warning, but the same one only once (a minute).
+        #expect(messages.all.filter { $0.contains("exceeds the 10.0 KB limit") }.count == 1)
+    }
+
+    @Test func aLimitBelowOneKilobyteIsRefused() {
+        #expect(throws: CameraError.self) { try camera("true", maximumFrameBytes: 1000) }
+    }
+
+    @Test func theFrameLimitComesFromTheOptions() throws {
+        let source = try FrameSourceRegistry.standard.makeSource(
+            named: "pipe",
+            options: CameraOptions(command: "true", maximumFrameBytes: 50 << 20)
+        )
+        #expect((source as? PipeCamera)?.configuration.maximumFrameBytes == 50 << 20)
+        let pi = try PiCamera(
+            configuration: .init(options: CameraOptions(maximumFrameBytes: 1 << 20)),
+            logger: quietLogger
+        )
+        #expect(pi.configuration.maximumFrameBytes == 1 << 20)
+    }
+
+    @Test func whatTheCommandLeftInItsGroupIsEndedAfterItExits() async throws {
+        let folder = try TemporaryFolder()
+        // The shell exits at once after starting a helper in its group and writing one image.
+        let command = "sleep 600 >/dev/null 2>&1 & echo $! > '\(folder.path)/pid'; cat '\(Self.fixtures)/1.jpg'; exit 0"
+        var frames = try camera(command).frames().makeAsyncIterator()
+        #expect(try await frames.next()?.bytes == Self.fixture(1))
+        await #expect(throws: PipeCameraError.self) { try await frames.next() }
+        let pid = try #require(
+            Int32(
+                try String(contentsOfFile: "\(folder.path)/pid", encoding: .utf8)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+            )
+        )
+        #expect(!Self.isRunning(pid), "process \(pid) outlived the command")
     }
 
     @Test func stoppingTheCameraEndsTheWholeCommandAndLeavesNoProcess() async throws {

@@ -28,7 +28,10 @@ struct BroadcastState {
 
     var framesProduced: UInt64 = 0
     var rate = FrameRateMeter()
+    /// Failures since the camera last streamed for ``RestartBackoff/resetAfter``.
     var consecutiveFailures = 0
+    /// When the current run of the camera published its first frame; `nil` before it has.
+    var runStreamingSince: Duration?
     var restarts = 0
     var lastError: String?
     var lastErrorTime: Date?

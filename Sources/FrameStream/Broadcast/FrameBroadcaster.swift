@@ -43,9 +43,11 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
     let state = Mutex(BroadcastState())
     /// Numbers each wait for a frame, so that a cancelled wait can be found.
     private let waiterIDs = Atomic<UInt64>(0)
+    /// Holds back a failure message that repeats on every restart: one line a minute.
+    private let failureLog: LogRepetitionLimiter
 
-    /// Creates a broadcaster for a camera; the camera starts when the first subscriber arrives after ``run()``
-    /// has begun.
+    /// Creates a broadcaster for a camera; the camera starts when ``run()`` has begun and someone subscribes (in
+    /// either order).
     /// - Parameters:
     ///   - source: the camera driver.
     ///   - driverName: the driver's name, shown in status and logs.
@@ -64,6 +66,7 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
         self.driverName = driverName
         self.configuration = configuration
         self.clock = FrameClock(clock)
+        self.failureLog = LogRepetitionLimiter(clock: self.clock)
         var logger = logger
         // The caller's camera name, if it gave one; else the driver's.
         logger[metadataKey: "camera"] = logger[metadataKey: "camera"] ?? "\(driverName)"
@@ -77,6 +80,10 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
     /// lives (until its last copy and iterator are gone).
     ///
     /// The first frame is the newest one if the camera is streaming, otherwise the next one the camera makes.
+    ///
+    /// Subscribing before ``run()`` has begun is allowed: the subscription counts at once (``status`` shows it),
+    /// its iterator waits, and the camera starts as soon as `run()` begins. After `run()` has returned, a
+    /// subscription ends at once.
     public func subscribe() -> FrameSubscription {
         let (id, first, loopWaiter) = state.withLock { state in
             state.subscribers += 1
@@ -123,6 +130,8 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
     private func runCameraWhileWatched() async {
         while await waitForSubscribers(present: true) {
             logger.info("camera starting", metadata: ["reason": "first viewer"])
+            // A start for a new viewer is not a restart: the backoff begins again.
+            state.withLock { $0.consecutiveFailures = 0 }
             let reason = await withDiscardingTaskGroup { group in
                 group.addTask { await self.captureWithRestarts() }
                 if let interval = self.configuration.heartbeatInterval {
@@ -196,7 +205,10 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
     /// Runs the camera, restarting it after a backoff whenever it fails or ends, until cancelled.
     private func captureWithRestarts() async {
         while !Task.isCancelled {
-            state.withLock { $0.phase = .starting }
+            state.withLock { state in
+                state.phase = .starting
+                state.runStreamingSince = nil
+            }
             let failure: any Error
             do {
                 try await publishFrames(of: source)
@@ -213,9 +225,11 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
                 return state.consecutiveFailures
             }
             let delay = configuration.restartBackoff.delay(afterFailures: failures)
-            logger.error(
+            failureLog.log(
                 "camera failed: \(failure)",
-                metadata: ["retryIn": "\(delay)", "failuresInARow": "\(failures)"]
+                level: .error,
+                metadata: ["retryIn": "\(delay)", "failuresInARow": "\(failures)"],
+                to: logger
             )
             do {
                 try await clock.sleep(for: delay)
@@ -243,8 +257,12 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
             state.latest = frame
             state.framesProduced += 1
             state.rate.record(now)
-            let recovered = state.consecutiveFailures > 0
-            state.consecutiveFailures = 0
+            // Failures are forgotten only once this run has streamed for a while, not at its first frame.
+            let streamingSince = state.runStreamingSince ?? now
+            state.runStreamingSince = streamingSince
+            let recovered =
+                state.consecutiveFailures > 0 && now - streamingSince >= configuration.restartBackoff.resetAfter
+            if recovered { state.consecutiveFailures = 0 }
             state.phase = .streaming
             let waiters = state.frameWaiters
             state.frameWaiters.removeAll(keepingCapacity: true)
@@ -252,7 +270,11 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
         }
         guard let (frame, waiters, recovered) = published else { return }
         if recovered {
-            logger.info("camera recovered", metadata: ["frame": "\(frame.sequence)"])
+            failureLog.reset()
+            logger.info(
+                "camera recovered",
+                metadata: ["frame": "\(frame.sequence)", "streamingFor": "\(configuration.restartBackoff.resetAfter)"]
+            )
         }
         for waiter in waiters.values {
             waiter.continuation.resume(returning: .frame(frame))

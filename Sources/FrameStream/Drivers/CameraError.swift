@@ -6,6 +6,8 @@ public enum CameraError: Error, Sendable, Equatable, CustomStringConvertible {
     case unreadableFile(path: String, reason: String)
     /// A file is not a JPEG image.
     case notJPEG(path: String)
+    /// A JPEG file is cut short: it does not end with the end-of-image marker.
+    case truncatedJPEG(path: String)
     /// An option has a value the driver cannot use.
     case invalidOption(name: String, value: String, expected: String)
 
@@ -18,6 +20,8 @@ public enum CameraError: Error, Sendable, Equatable, CustomStringConvertible {
             "cannot read \(path): \(reason)"
         case .notJPEG(let path):
             "\(path) is not a JPEG image (it does not start with FF D8): convert it to JPEG or remove it"
+        case .truncatedJPEG(let path):
+            "\(path) is cut short (it does not end with the JPEG end marker FF D9): copy or save it again, or remove it"
         case .invalidOption(let name, let value, let expected):
             "invalid \(name) '\(value)': expected \(expected)"
         }

@@ -19,6 +19,10 @@ public struct CameraOptions: Sendable {
     public var command: String?
     /// The address of an upstream stream.
     public var url: String?
+    /// The largest JPEG image accepted, in bytes, for drivers that cut images out of a stream (`pipe`, `picamera`,
+    /// `http`); 16 MiB (``JPEGStreamSplitter/defaultMaximumFrameBytes``) when not given. Larger images are
+    /// dropped, and the camera fails with an error that gives their size.
+    public var maximumFrameBytes: Int?
     /// Options of drivers defined outside this library, by name.
     public var extra: [String: String]
     /// Where drivers log what their camera says (a child process's standard error, for example); nothing by
@@ -34,6 +38,7 @@ public struct CameraOptions: Sendable {
         framesDirectory: String? = nil,
         command: String? = nil,
         url: String? = nil,
+        maximumFrameBytes: Int? = nil,
         extra: [String: String] = [:],
         logger: Logger = Logger(label: "FrameStream", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
@@ -44,6 +49,7 @@ public struct CameraOptions: Sendable {
         self.framesDirectory = framesDirectory
         self.command = command
         self.url = url
+        self.maximumFrameBytes = maximumFrameBytes
         self.extra = extra
         self.logger = logger
     }

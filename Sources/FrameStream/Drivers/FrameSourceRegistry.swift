@@ -73,7 +73,13 @@ public struct FrameSourceRegistry: Sendable {
                     expected: "--command with a shell command that writes MJPEG to standard output"
                 )
             }
-            return try PipeCamera(configuration: .init(command: command), logger: options.logger)
+            return try PipeCamera(
+                configuration: .init(
+                    command: command,
+                    maximumFrameBytes: options.maximumFrameBytes ?? JPEGStreamSplitter.defaultMaximumFrameBytes
+                ),
+                logger: options.logger
+            )
         }
         registry.register(
             "testpattern",

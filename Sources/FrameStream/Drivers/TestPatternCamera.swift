@@ -108,13 +108,16 @@ public struct TestPatternCamera: FrameSource {
         }
     }
 
-    /// The capture time stamped in a frame's JPEG comment, if it has one.
+    /// The capture time stamped in a frame's JPEG comment, if it has one; `nil` for any bytes that are not such a
+    /// JPEG, however malformed (it never traps).
     public static func timestamp(in jpeg: [UInt8]) -> Date? {
+        guard jpeg.count >= 2, jpeg[0] == 0xFF, jpeg[1] == 0xD8 else { return nil }
         var index = 2
         while index + 4 <= jpeg.count, jpeg[index] == 0xFF {
             let marker = jpeg[index + 1]
             let length = Int(jpeg[index + 2]) << 8 | Int(jpeg[index + 3])
-            if marker == 0xDA { return nil }  // start of scan: no comment before the image data
+            // Start of scan: no comment before the image data. A length below 2 cannot even cover itself.
+            if marker == 0xDA || length < 2 { return nil }
             if marker == 0xFE, index + 2 + length <= jpeg.count {
                 let text = String(decoding: jpeg[(index + 4)..<(index + 2 + length)], as: UTF8.self)
                 if text.hasPrefix(timestampPrefix), let nanoseconds = Int64(text.dropFirst(timestampPrefix.count)) {

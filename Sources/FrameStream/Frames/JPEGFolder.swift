@@ -4,7 +4,8 @@ import Foundation
 struct JPEGFolder {
     let path: String
 
-    /// Every `*.jpg` and `*.jpeg` file in the folder, sorted by name, each checked to start with a JPEG marker.
+    /// Every `*.jpg` and `*.jpeg` file in the folder, sorted by name, each checked to start with the JPEG start marker
+    /// and to end with the end marker (a file cut short is refused rather than served).
     func readImages() throws -> [[UInt8]] {
         let names: [String]
         do {
@@ -22,6 +23,8 @@ struct JPEGFolder {
             }
             let bytes = [UInt8](data)
             guard bytes.count >= 4, bytes[0] == 0xFF, bytes[1] == 0xD8 else { throw CameraError.notJPEG(path: file) }
+            let ends = bytes.withUnsafeBytes { JPEGMarkers.endOfImage(in: $0) != nil }
+            guard ends else { throw CameraError.truncatedJPEG(path: file) }
             return bytes
         }
     }

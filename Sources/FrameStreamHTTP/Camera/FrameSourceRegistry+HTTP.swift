@@ -13,7 +13,12 @@ extension FrameSourceRegistry {
             guard let url = options.url else {
                 throw CameraError.invalidOption(name: "url", value: "", expected: "--url http://host:port/stream")
             }
-            return try HTTPCamera(configuration: .init(url: url))
+            return try HTTPCamera(
+                configuration: .init(
+                    url: url,
+                    maximumFrameBytes: options.maximumFrameBytes ?? JPEGStreamSplitter.defaultMaximumFrameBytes
+                )
+            )
         }
         return registry
     }

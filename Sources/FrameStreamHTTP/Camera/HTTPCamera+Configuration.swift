@@ -1,3 +1,5 @@
+public import FrameStream
+
 extension HTTPCamera {
     /// Where the stream is and how long it may go without a new frame.
     ///
@@ -13,19 +15,23 @@ extension HTTPCamera {
         /// silent, sends only garbage or truncated images, or only repeats its last frame.
         public var stallTimeout: Duration
         /// The largest image accepted.
-        public var maximumFrameSize: Int
+        public var maximumFrameBytes: Int
 
         /// Creates a configuration.
-        public init(url: String, stallTimeout: Duration = .seconds(10), maximumFrameSize: Int = 16 << 20) {
+        public init(
+            url: String,
+            stallTimeout: Duration = .seconds(10),
+            maximumFrameBytes: Int = JPEGStreamSplitter.defaultMaximumFrameBytes
+        ) {
             self.url = url
             self.stallTimeout = stallTimeout
-            self.maximumFrameSize = maximumFrameSize
+            self.maximumFrameBytes = maximumFrameBytes
         }
 
         /// The configuration with the address redacted.
         public var description: String {
             "HTTPCamera.Configuration(url: \(StreamAddress.redact(url)), "
-                + "stallTimeout: \(HTTPCameraError.seconds(stallTimeout)), maximumFrameSize: \(maximumFrameSize))"
+                + "stallTimeout: \(HTTPCameraError.seconds(stallTimeout)), maximumFrameBytes: \(maximumFrameBytes))"
         }
 
         /// The same as ``description``: no secret in debug output either.
@@ -37,7 +43,7 @@ extension HTTPCamera {
                 self,
                 children: [
                     "url": StreamAddress.redact(url), "stallTimeout": stallTimeout,
-                    "maximumFrameSize": maximumFrameSize,
+                    "maximumFrameBytes": maximumFrameBytes,
                 ],
                 displayStyle: .struct
             )

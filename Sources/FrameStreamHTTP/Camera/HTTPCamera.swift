@@ -97,7 +97,7 @@ public struct HTTPCamera: FrameSource, CustomStringConvertible, CustomDebugStrin
                 self.camera = camera
                 self.connection = ConnectionSlot(
                     UpstreamConnection(
-                        reader: UpstreamFrameReader(maximumFrameSize: camera.configuration.maximumFrameSize)
+                        reader: UpstreamFrameReader(maximumFrameBytes: camera.configuration.maximumFrameBytes)
                     )
                 )
             }

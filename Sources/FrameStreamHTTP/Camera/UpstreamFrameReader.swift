@@ -16,7 +16,7 @@ import struct Foundation.Date
 /// kept, and an image at most as large as the splitter allows.
 struct UpstreamFrameReader: Sendable {
     /// The largest image kept, in bytes.
-    let maximumFrameSize: Int
+    let maximumFrameBytes: Int
     /// The stream's bytes from the end of the last image (or the start of the stream) on.
     private var bytes: [UInt8] = []
     /// Where the search for the next image's start resumes.
@@ -31,9 +31,12 @@ struct UpstreamFrameReader: Sendable {
     /// may reset it, to learn of the repeats from then on.
     var lastRepeatedSequence: UInt64?
 
+    /// Images dropped because they grew larger than ``maximumFrameBytes``.
+    private(set) var oversizedImages = 0
+
     /// Creates a reader for one connection's body.
-    init(maximumFrameSize: Int) {
-        self.maximumFrameSize = maximumFrameSize
+    init(maximumFrameBytes: Int) {
+        self.maximumFrameBytes = maximumFrameBytes
     }
 
     /// How many bytes the reader holds now.
@@ -53,7 +56,13 @@ struct UpstreamFrameReader: Sendable {
                 guard startImage() else { return nil }
             }
             guard let jpeg = image!.splitter.nextImage() else {
-                if image!.splitter.droppedImages > 0 { abandonImage() }
+                if image!.splitter.droppedImages > 0 {
+                    abandonImage()
+                } else if bytes.count - image!.start > maximumFrameBytes {
+                    // Over the limit before its end: it cannot be kept, so neither are its bytes. The search for
+                    // the next image goes on in what follows.
+                    dropOversizedImage()
+                }
                 return nil
             }
             let (start, splitter, headers) = image!
@@ -86,7 +95,7 @@ struct UpstreamFrameReader: Sendable {
         while index + 2 < bytes.count {
             if bytes[index] == 0xFF, bytes[index + 1] == 0xD8, bytes[index + 2] == 0xFF {
                 let headers = PartHeaders.parse(bytes, from: 0, startIsLineStart: startsAtLineStart, to: index)
-                var splitter = JPEGStreamSplitter(maximumFrameSize: maximumFrameSize)
+                var splitter = JPEGStreamSplitter(maximumFrameBytes: maximumFrameBytes)
                 splitter.append(bytes[index...])
                 image = (index, splitter, headers)
                 return true
@@ -102,6 +111,15 @@ struct UpstreamFrameReader: Sendable {
             startsAtLineStart = false
         }
         return false
+    }
+
+    /// Gives up an image that has grown past the limit, and forgets its bytes.
+    private mutating func dropOversizedImage() {
+        image = nil
+        oversizedImages += 1
+        bytes.removeAll(keepingCapacity: false)
+        scanFrom = 0
+        startsAtLineStart = false
     }
 
     /// Gives up the image being read and looks for the next start after its first byte.

@@ -80,6 +80,8 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     /// The server's cap on connections, if it has one; this connection's number there.
     private let limit: ConnectionLimit?
     private var connectionID: UInt64?
+    /// The connection has been counted (or refused) already.
+    private var isCounted = false
 
     init(limit: ConnectionLimit? = nil) {
         self.limit = limit
@@ -103,7 +105,8 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     /// Counts this connection against the server's cap, which may close another (idle) one, or this one.
     private func countConnection(context: ChannelHandlerContext) {
-        guard let limit, connectionID == nil else { return }
+        guard let limit, connectionID == nil, !isCounted else { return }
+        isCounted = true
         let channel = context.channel
         connectionID = limit.open { channel.close(promise: nil) }
         if connectionID == nil { context.close(promise: nil) }

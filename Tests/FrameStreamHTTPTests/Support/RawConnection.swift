@@ -70,6 +70,8 @@ final class RawConnection: @unchecked Sendable {
             var buffer = [UInt8](repeating: 0, count: 65536)
             while bytes.count < limit {
                 let got = buffer.withUnsafeMutableBytes { recv(self.fd, $0.baseAddress, $0.count, 0) }
+                // A reset is a close too (a server that closes with bytes of ours unread resets the connection).
+                if got < 0, errno == ECONNRESET { break }
                 guard got >= 0 else { throw POSIXError(.ETIMEDOUT) }  // 10 s without the server closing
                 guard got > 0 else { break }
                 bytes += buffer[0..<got]

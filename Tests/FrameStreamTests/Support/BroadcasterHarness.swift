@@ -32,3 +32,9 @@ func withRunningBroadcaster<Result: Sendable>(
         return try await body(broadcaster)
     }
 }
+
+/// Yields until `condition` holds: for state that changes on another task and that no clock or camera event
+/// announces (such as a subscriber starting to wait).
+func eventually(_ condition: () -> Bool) async {
+    while !condition() { await Task.yield() }
+}

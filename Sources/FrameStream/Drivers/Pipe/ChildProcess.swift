@@ -18,13 +18,21 @@ final class ChildProcess {
     /// Starts `/bin/sh -c command`.
     init(command: String, environment: [String: String]) throws(PipeCameraError) {
         self.command = command
-        var outputPipe: [Int32] = [0, 0]
-        var errorPipe: [Int32] = [0, 0]
-        guard pipe(&outputPipe) == 0, pipe(&errorPipe) == 0 else {
+        // Close-on-exec from the start, not set afterwards with fcntl: a child another thread spawns in between must
+        // not inherit our ends, or a write end it holds would keep us from ever seeing end-of-file.
+        var outputPipe: [Int32] = [-1, -1]
+        var errorPipe: [Int32] = [-1, -1]
+        guard let pipe2 = Self.pipe2 else {
+            throw .startFailed(command, reason: "this C library has no pipe2 (glibc 2.9 or later needed)")
+        }
+        guard pipe2(&outputPipe, O_CLOEXEC) == 0 else {
             throw .startFailed(command, reason: String(cString: strerror(errno)))
         }
-        // Our ends must not leak into other children this process starts.
-        for fd in outputPipe + errorPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        guard pipe2(&errorPipe, O_CLOEXEC) == 0 else {
+            let reason = String(cString: strerror(errno))
+            for fd in outputPipe { close(fd) }
+            throw .startFailed(command, reason: reason)
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -75,30 +83,46 @@ final class ChildProcess {
         close(errorOutput)
     }
 
-    /// The exit status once the child has ended, reaping it; `nil` while it runs.
-    func exitCode() -> Int32? {
-        if let exitStatus { return exitStatus }
-        var status: Int32 = 0
-        guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
-        exitStatus = Self.describe(status)
-        return exitStatus
+    /// glibc's `pipe2`, which the Glibc module does not export (its header declares it only under `_GNU_SOURCE`),
+    /// looked up by name in the C library this process already uses.
+    private static var pipe2: (@convention(c) (UnsafeMutablePointer<Int32>?, Int32) -> Int32)? {
+        guard let symbol = dlsym(nil, "pipe2") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<Int32>?, Int32) -> Int32).self)
     }
 
-    /// Ends the child's process group: SIGTERM, up to two seconds to go, then SIGKILL; always reaps the child.
+    /// The exit status, once ``stop()`` has reaped the child; `nil` before.
+    func exitCode() -> Int32? {
+        exitStatus
+    }
+
+    /// Ends the child's process group: SIGTERM, up to two seconds to go, then SIGKILL for the whole group (anything
+    /// the command left behind); then reaps the child.
+    ///
+    /// The child is reaped only after the last signal to its group: until then it is at worst a zombie, which keeps
+    /// its PID (and so the group's ID) reserved. Signalling `-pid` after `waitpid` could hit an unrelated process
+    /// group that had since been given the same number.
     func stop() {
         guard exitStatus == nil else { return }
-        kill(-pid, SIGTERM)
-        for _ in 0..<200 {
-            if exitCode() != nil {
-                kill(-pid, SIGKILL)  // anything the command left behind in its group
-                return
+        if !hasExited() {
+            kill(-pid, SIGTERM)
+            for _ in 0..<200 where !hasExited() {
+                usleep(10_000)
             }
-            usleep(10_000)
         }
         kill(-pid, SIGKILL)
         var status: Int32 = 0
-        waitpid(pid, &status, 0)
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         exitStatus = Self.describe(status)
+    }
+
+    /// Whether the child has ended, without reaping it (`WNOWAIT`): an ended child stays a zombie until ``stop()``.
+    private func hasExited() -> Bool {
+        var info = siginfo_t()
+        guard waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 else {
+            return errno != EINTR  // ECHILD: nothing left to wait for
+        }
+        // With WNOHANG and a child still running, waitid succeeds and leaves the PID field zero.
+        return info._sifields._kill.si_pid != 0
     }
 
     /// The exit code, or 128 + the signal number for a child killed by a signal, as shells report it.

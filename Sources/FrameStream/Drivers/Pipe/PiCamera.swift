@@ -21,6 +21,8 @@ public struct PiCamera: FrameSource {
         public var extraArguments: [String]
         /// Variables added to the command's environment.
         public var environment: [String: String]
+        /// The largest image accepted, in bytes (``PipeCamera/Configuration/maximumFrameBytes``).
+        public var maximumFrameBytes: Int
 
         /// Creates a configuration: 640x480 at 30 fps, quality 80, unless told otherwise.
         public init(
@@ -28,21 +30,25 @@ public struct PiCamera: FrameSource {
             framesPerSecond: Double = 30,
             quality: Int = 80,
             extraArguments: [String] = [],
-            environment: [String: String] = [:]
+            environment: [String: String] = [:],
+            maximumFrameBytes: Int = JPEGStreamSplitter.defaultMaximumFrameBytes
         ) {
             self.size = size
             self.framesPerSecond = framesPerSecond
             self.quality = quality
             self.extraArguments = extraArguments
             self.environment = environment
+            self.maximumFrameBytes = maximumFrameBytes
         }
 
-        /// Reads ``CameraOptions/size``, ``CameraOptions/framesPerSecond`` and ``CameraOptions/quality``.
+        /// Reads ``CameraOptions/size``, ``CameraOptions/framesPerSecond``, ``CameraOptions/quality`` and
+        /// ``CameraOptions/maximumFrameBytes``.
         public init(options: CameraOptions) {
             self.init()
             if let size = options.size { self.size = size }
             if let fps = options.framesPerSecond { framesPerSecond = fps }
             if let quality = options.quality { self.quality = quality }
+            if let maximumFrameBytes = options.maximumFrameBytes { self.maximumFrameBytes = maximumFrameBytes }
         }
     }
 
@@ -59,7 +65,11 @@ public struct PiCamera: FrameSource {
         try CameraError.checkQuality(configuration.quality)
         self.configuration = configuration
         self.pipe = try PipeCamera(
-            configuration: .init(command: Self.command(for: configuration), environment: configuration.environment),
+            configuration: .init(
+                command: Self.command(for: configuration),
+                environment: configuration.environment,
+                maximumFrameBytes: configuration.maximumFrameBytes
+            ),
             logger: logger
         )
     }
