@@ -90,6 +90,7 @@ let package = Package(
             name: "FrameStreamTests",
             dependencies: [
                 "FrameStream", "FrameStreamTesting", "CTurboJPEG", .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
             ]
         ),
         .testTarget(

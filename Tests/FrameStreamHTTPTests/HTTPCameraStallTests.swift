@@ -132,6 +132,51 @@ struct HTTPCameraStallTests {
         }
     }
 
+    @Test func framesOverTheLimitFailWithTheLimitNamed() async throws {
+        let jpeg = HTTPCameraTests.fixtures[0]  // about 21 KB
+        let part = Array("--frame\r\nContent-Type: image/jpeg\r\n\r\n".utf8) + jpeg + Array("\r\n".utf8)
+        let (written, counter) = AsyncStream.makeStream(of: Void.self)
+        try await UpstreamServer.run { router in
+            router.get("/cam") { _, _ in
+                Response(
+                    status: .ok,
+                    headers: [.contentType: "multipart/x-mixed-replace; boundary=frame"],
+                    body: ResponseBody { writer in
+                        for _ in 0..<2000 {
+                            try await writer.write(ByteBuffer(bytes: part))
+                            counter.yield()
+                        }
+                        try await writer.finish(nil)
+                    }
+                )
+            }
+        } _: { baseURL in
+            let clock = ManualClock()
+            let camera = try HTTPCamera(
+                configuration: .init(
+                    url: baseURL + "/cam",
+                    stallTimeout: .milliseconds(300),
+                    maximumFrameBytes: 10_000
+                ),
+                clock: clock
+            )
+            async let failure = Self.failure(of: camera.frames().makeAsyncIterator())
+            await clock.waitForSleepers(1)
+            // 1500 parts (31 MB) written: far more than loopback buffers hold (about 10 MB), so the camera has read
+            // oversized images.
+            var count = 0
+            for await _ in written {
+                count += 1
+                if count == 1500 { break }
+            }
+            clock.advance(by: .milliseconds(300))
+            let error = await failure as? HTTPCameraError
+            #expect(error == .frameTooLarge(baseURL + "/cam", limit: 10_000), "\(String(describing: error))")
+            #expect(error?.description.contains("larger than the 10.0 KB limit") == true)
+            #expect(error?.description.contains("raise maximumFrameBytes") == true)
+        }
+    }
+
     @Test func aWebPageIsRefusedAtOnceByItsContentType() async throws {
         try await UpstreamServer.run { router in
             router.get("/") { _, _ in

@@ -217,16 +217,18 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
                 failure = error
             }
             if Task.isCancelled { return }
+            // Whatever the driver put in its error, a password in an address stays out of status and logs.
+            let reason = CredentialRedaction.redacting("\(failure)")
             let failures = state.withLock { state in
                 state.phase = .retrying
-                state.lastError = "\(failure)"
+                state.lastError = reason
                 state.lastErrorTime = Date()
                 state.consecutiveFailures += 1
                 return state.consecutiveFailures
             }
             let delay = configuration.restartBackoff.delay(afterFailures: failures)
             failureLog.log(
-                "camera failed: \(failure)",
+                "camera failed: \(reason)",
                 level: .error,
                 metadata: ["retryIn": "\(delay)", "failuresInARow": "\(failures)"],
                 to: logger

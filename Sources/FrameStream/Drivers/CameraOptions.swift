@@ -54,3 +54,25 @@ public struct CameraOptions: Sendable {
         self.logger = logger
     }
 }
+
+extension CameraOptions: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// The options given, with passwords in `url` and `command` shown as `***`.
+    public var description: String {
+        let fields: [(String, String?)] = [
+            ("device", device), ("size", size?.description), ("framesPerSecond", framesPerSecond.map { "\($0)" }),
+            ("quality", quality.map(String.init)), ("framesDirectory", framesDirectory),
+            ("command", command.map(CredentialRedaction.redacting)), ("url", url.map(CredentialRedaction.redacting)),
+            ("maximumFrameBytes", maximumFrameBytes.map(String.init)),
+        ]
+        let given = fields.compactMap { name, value in value.map { "\(name): \($0)" } }
+        return "CameraOptions(" + given.joined(separator: ", ") + ")"
+    }
+
+    /// The same as ``description``: no password in debug output either.
+    public var debugDescription: String { description }
+
+    /// The options, redacted, for `dump` and debuggers.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["description": description], displayStyle: .struct)
+    }
+}

@@ -37,7 +37,7 @@ public struct JPEGStreamSplitter: Sendable {
         }
 
         /// A size in megabytes (10^6 bytes) with one decimal, such as `16.8 MB`; in kilobytes below 1 MB.
-        static func size(_ bytes: Int) -> String {
+        package static func size(_ bytes: Int) -> String {
             let (unit, name) = bytes >= 1_000_000 ? (1_000_000, "MB") : (1000, "KB")
             let tenth = unit / 10
             let tenths = bytes / tenth + (bytes % tenth >= tenth / 2 ? 1 : 0)  // no multiplication: no overflow

@@ -138,6 +138,12 @@ public struct HTTPCamera: FrameSource, CustomStringConvertible, CustomDebugStrin
                         group.cancelAll()
                         _ = try? await group.next()
                         let stalled = slot.take()
+                        if stalled?.droppedOversizedImage == true {
+                            throw HTTPCameraError.frameTooLarge(
+                                camera.address.redacted,
+                                limit: camera.configuration.maximumFrameBytes
+                            )
+                        }
                         throw HTTPCameraError.noValidFrame(
                             camera.address.redacted,
                             within: timeout,

@@ -1,3 +1,5 @@
+import FrameStream
+
 /// Why an upstream stream could not be read, in words that say what to do.
 ///
 /// Every address in these errors has its password and credential query values replaced by `***`: the errors end
@@ -20,6 +22,9 @@ public enum HTTPCameraError: Error, Sendable, Equatable, CustomStringConvertible
     case noValidFrame(String, within: Duration, answered: Bool, receivedBytes: Int, repeatedFrame: UInt64?)
     /// The upstream closed the stream.
     case streamEnded(String)
+    /// The upstream sent images larger than the limit (``HTTPCamera/Configuration/maximumFrameBytes``), and no
+    /// frame that fits.
+    case frameTooLarge(String, limit: Int)
 
     /// What went wrong and what to do about it.
     public var description: String {
@@ -50,6 +55,9 @@ public enum HTTPCameraError: Error, Sendable, Equatable, CustomStringConvertible
             }
         case .streamEnded(let url):
             "the stream at \(url) ended; reconnecting"
+        case .frameTooLarge(let url, let limit):
+            "upstream \(url) sends frames larger than the \(JPEGStreamSplitter.DroppedImage.size(limit)) limit "
+                + "(\(limit) bytes): raise maximumFrameBytes; reconnecting"
         }
     }
 

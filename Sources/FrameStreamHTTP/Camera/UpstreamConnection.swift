@@ -23,6 +23,12 @@ struct UpstreamConnection {
         self.reader = reader
     }
 
+    /// The reader's count of oversized images when the wait for this frame began.
+    private var oversizedBefore = 0
+
+    /// Whether an image too large to keep arrived since the last frame.
+    var droppedOversizedImage: Bool { reader.oversizedImages > oversizedBefore }
+
     /// Whether the upstream has answered with a success.
     var answered: Bool { body != nil }
 
@@ -34,6 +40,7 @@ struct UpstreamConnection {
     ///   is cancelled.
     mutating func nextFrame(from camera: HTTPCamera) async throws -> JPEGImage {
         receivedBytes = 0
+        oversizedBefore = reader.oversizedImages
         reader.lastRepeatedSequence = nil
         if body == nil {
             body = try await camera.connect()

@@ -139,7 +139,11 @@ struct PipeCapture {
                         if byte == 10 {
                             let line = String(decoding: errorLine, as: UTF8.self).trimmingCharacters(in: .whitespaces)
                             if !line.isEmpty {
-                                repetitions.log("camera command: \(line)", level: .notice, to: logger)
+                                repetitions.log(
+                                    "camera command: \(CredentialRedaction.redacting(line))",
+                                    level: .notice,
+                                    to: logger
+                                )
                                 lastMessage = line
                             }
                             errorLine.removeAll(keepingCapacity: true)

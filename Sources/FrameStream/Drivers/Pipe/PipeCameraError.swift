@@ -10,8 +10,13 @@ public enum PipeCameraError: Error, Sendable, Equatable, CustomStringConvertible
     /// the size of the last one.
     case frameTooLarge(String, bytes: Int, limit: Int)
 
-    /// What went wrong and what to do about it.
+    /// What went wrong and what to do about it; passwords in addresses in the command, or in what it said, are
+    /// shown as `***`.
     public var description: String {
+        CredentialRedaction.redacting(unredactedDescription)
+    }
+
+    private var unredactedDescription: String {
         switch self {
         case .startFailed(let command, let reason):
             "cannot start '\(command)': \(reason)"
