@@ -10,7 +10,7 @@ DESTDIR ?=
 # Where `make install-files` takes the binary from: the release build by default.
 BIN_DIR ?= .build/release
 
-.PHONY: run test stand-in check-portable tsan bench microbench build deps format lint clean install install-files
+.PHONY: run test stand-in check-portable tsan bench microbench build deps docs format lint clean install install-files
 
 run: deps
 	$(SWIFT) run -c release ExampleServer $(ARGS)
@@ -73,6 +73,13 @@ bench: deps
 # Micro-benchmarks of the core (ordo-one/benchmark, built only here); numbers in Docs/benchmarks.md.
 microbench: deps
 	FRAMESTREAM_BENCHMARKS=1 $(SWIFT) package --scratch-path .build-bench benchmark
+
+# The DocC documentation of FrameStream and FrameStreamHTTP (Sources/*/Docs.docc), in a build folder of its own;
+# any DocC warning fails it. Not part of `make test`. Each .build-docs/plugins/Swift-DocC/outputs/<Target>.doccarchive
+# is a static site: serve the folder and open /documentation/<target, lowercased>/.
+docs: deps
+	$(SWIFT) package --scratch-path .build-docs generate-documentation --target FrameStream --target FrameStreamHTTP \
+		--warnings-as-errors --disable-indexing
 
 format:
 	$(SWIFT) format --in-place --recursive --parallel Sources Tests Benchmarks Package.swift

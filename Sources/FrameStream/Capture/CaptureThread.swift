@@ -182,7 +182,7 @@ final class CaptureLease: Sendable {
     }
 }
 
-/// The images of a camera whose capture loop runs on a ``CaptureThread``: what ``V4L2Camera`` and ``PipeCamera``
+/// The images of a camera whose capture loop runs on a thread of its own: what ``V4L2Camera`` and ``PipeCamera``
 /// return from `frames()`. Each iterator starts its own run of the loop on its first `next()`; cancelling the
 /// iterating task stops the loop and waits until the camera is released.
 public struct CapturedFrames: AsyncSequence, Sendable {

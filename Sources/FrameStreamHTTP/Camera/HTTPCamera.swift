@@ -9,7 +9,7 @@ import Synchronization
 /// FrameStream server. One connection to the upstream feeds every viewer of this server.
 ///
 /// The stream may be `multipart/x-mixed-replace` with any boundary, with or without `Content-Length`, or bare
-/// concatenated JPEGs: images are cut out by their JPEG structure (``JPEGStreamSplitter``), and garbage between
+/// concatenated JPEGs: images are cut out by their JPEG structure (`JPEGStreamSplitter`), and garbage between
 /// them is skipped. A multipart stream's part headers are read too: a part whose `X-Frame-Sequence` is not newer
 /// than the last frame's (the heartbeat re-send of another FrameStream server whose camera has stopped) is not a
 /// new frame, and `X-Timestamp` becomes the frame's capture time.
