@@ -1,4 +1,6 @@
 /// Errors of a ``FrameBroadcaster``, in words that say what to do.
+///
+/// Not frozen: later versions may add cases, so a `switch` over it needs a `default`; match the cases you handle.
 public enum FrameBroadcasterError: Error, Sendable, Equatable, CustomStringConvertible {
     /// ``FrameBroadcaster/run()`` was called on a broadcaster that runs, or ran, already.
     case alreadyRunning

@@ -1,4 +1,6 @@
 /// Why a camera could not be opened or stopped delivering frames, in words that say what to do.
+///
+/// Not frozen: later versions may add cases, so a `switch` over it needs a `default`; match the cases you handle.
 public enum CameraError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A folder of images holds no JPEG files.
     case noImages(directory: String)

@@ -1,4 +1,6 @@
 /// Why a camera driver could not be selected.
+///
+/// Not frozen: later versions may add cases, so a `switch` over it needs a `default`; match the cases you handle.
 public enum FrameSourceRegistryError: Error, Sendable, Equatable, CustomStringConvertible {
     /// No driver has this name; `known` lists the names there are.
     case unknownDriver(String, known: [String])

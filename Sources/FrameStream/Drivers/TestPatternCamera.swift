@@ -1,5 +1,3 @@
-import Foundation
-
 public import struct Foundation.Date
 
 /// A synthetic camera for demos and benchmarks: a moving pattern with the frame number and the capture time drawn

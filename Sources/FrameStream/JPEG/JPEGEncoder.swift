@@ -162,6 +162,8 @@ public final class JPEGEncoder {
 }
 
 /// Why an image could not be encoded as JPEG.
+///
+/// Not frozen: later versions may add cases, so a `switch` over it needs a `default`; match the cases you handle.
 public enum JPEGError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Width or height is not from 1 to 16384.
     case invalidSize(width: Int, height: Int)

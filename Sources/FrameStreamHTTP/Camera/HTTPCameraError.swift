@@ -4,6 +4,8 @@ import FrameStream
 ///
 /// Every address in these errors has its password and credential query values replaced by `***`: the errors end
 /// up in logs, in `/status` and in the bodies of `503` answers.
+///
+/// Not frozen: later versions may add cases, so a `switch` over it needs a `default`; match the cases you handle.
 public enum HTTPCameraError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The address is not an `http` or `https` URL.
     case invalidURL(String)

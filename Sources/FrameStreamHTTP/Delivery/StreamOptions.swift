@@ -41,6 +41,8 @@ public struct StreamOptions: Sendable, Hashable {
 }
 
 /// A query value a stream cannot use.
+///
+/// Not frozen: later versions may add cases, so a `switch` over it needs a `default`; match the cases you handle.
 public enum StreamOptionsError: Error, Sendable, Equatable, CustomStringConvertible {
     /// `fps` is not a number from 0.001 to 1000.
     case invalidFramesPerSecond(String)

@@ -14,7 +14,7 @@ public import Hummingbird
 /// | `GET /?action=stream_N`, `?action=snapshot_N` | camera N, counted from 0 in the order given |
 ///
 /// ```swift
-/// let index = MJPEGCameraIndex(cameras: [("front", front), ("garage", garage)])
+/// let index = MJPEGCameraIndex(cameras: [.init(name: "front", endpoints: front), .init(name: "garage", endpoints: garage)])
 /// router.addRoutes(index.routes())
 /// ```
 public struct MJPEGCameraIndex: Sendable {

@@ -1,6 +1,6 @@
 import Foundation
 public import FrameStream
-public import HTTPTypes
+import HTTPTypes
 public import Hummingbird
 public import Logging
 public import NIOCore

@@ -1,4 +1,6 @@
 /// Errors of ``MJPEGEndpoints``, in words that say what to do.
+///
+/// Not frozen: later versions may add cases, so a `switch` over it needs a `default`; match the cases you handle.
 public enum MJPEGEndpointsError: Error, Sendable, Equatable, CustomStringConvertible {
     /// ``MJPEGEndpoints/run()`` was called on endpoints that run, or ran, already.
     case alreadyRunning

@@ -1,4 +1,6 @@
 /// Why a command camera failed, in words that say what to do.
+///
+/// Not frozen: later versions may add cases, so a `switch` over it needs a `default`; match the cases you handle.
 public enum PipeCameraError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The command could not be started.
     case startFailed(String, reason: String)

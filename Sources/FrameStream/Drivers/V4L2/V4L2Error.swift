@@ -1,6 +1,8 @@
 // V4L2 exists on Linux only; without it (other systems, or FRAMESTREAM_NO_V4L2=1) the driver is left out.
 #if FRAMESTREAM_V4L2
 /// Why a V4L2 camera could not be opened or stopped delivering frames, in words that say what to do.
+///
+/// Not frozen: later versions may add cases, so a `switch` over it needs a `default`; match the cases you handle.
 public enum V4L2Error: Error, Sendable, Equatable, CustomStringConvertible {
     /// No device at the path.
     case deviceMissing(String)
