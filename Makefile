@@ -38,7 +38,7 @@ check-portable:
 # reports "Swift access race" on state only ever touched inside withLock; look for reports outside such closures.
 TSAN_TESTS := FrameBroadcasterTests|FrameBroadcasterRestartTests|FrameBroadcasterStressTests
 tsan: deps
-	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	$(SWIFT) build --build-tests --sanitize=thread -Xswiftc -O --scratch-path .build-tsan
 	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter '$(TSAN_TESTS)'
 
 build: deps
