@@ -296,7 +296,7 @@ struct ExampleServer: AsyncParsableCommand {
             },
             logger: logger
         )
-        app.addServices(services)
+        app.addServices(services + [MemoryTrimmer(connections: limit)])
         let group = ServiceGroup(
             configuration: .init(
                 services: [app],
