@@ -109,7 +109,12 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         isCounted = true
         let channel = context.channel
         connectionID = limit.open { channel.close(promise: nil) }
-        if connectionID == nil { context.close(promise: nil) }
+        if connectionID == nil {
+            // Refused. Not closed here and now: this runs while the channel is being set up or made active, and
+            // the handlers after this one (Hummingbird's async channel) must see it become active before it
+            // closes, or they trap.
+            context.eventLoop.assumeIsolated().execute { channel.close(promise: nil) }
+        }
     }
 
     /// Tells the cap whether this connection waits for a request, and so may be closed for a new one.

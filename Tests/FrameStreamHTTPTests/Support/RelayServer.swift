@@ -45,14 +45,20 @@ struct RelayServer {
             logger: quietLogger
         )
         app.addServices(broadcaster, endpoints)
-        let group = ServiceGroup(services: [app], logger: quietLogger)
+        var configuration = ServiceGroupConfiguration(services: [app], logger: quietLogger)
+        configuration.maximumGracefulShutdownDuration = .seconds(1)
+        let group = ServiceGroup(configuration: configuration)
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             defer { tasks.cancelAll() }
             var portIterator = ports.makeAsyncIterator()
             let port = try #require(await portIterator.next())
             let result = try await body(RelayServer(broadcaster: broadcaster, clock: clock, port: port))
+            // Shut down gracefully and wait: cancelling at once can catch a connection accepted but not yet served
+            // (a camera reconnecting), which traps in NIO ("Deinited NIOAsyncWriter without calling finish()").
+            // The graceful shutdown closes the listener first; an endless response is cut after a second.
             await group.triggerGracefulShutdown()
+            try await tasks.next()
             return result
         }
     }
