@@ -13,8 +13,14 @@ import Testing
 /// Upstreams that answer but never give a valid frame fail visibly, and are reconnected.
 @Suite(.timeLimit(.minutes(1)))
 struct HTTPCameraStallTests {
-    /// A route that sends `part` over and over (at most `count` times) in a multipart stream.
-    static func repeating(_ part: [UInt8], count: Int = 2000) -> @Sendable (Request, BasicRequestContext) -> Response {
+    /// A route that sends `part` over and over (at most `count` times) in a multipart stream, `pause` apart (or as
+    /// fast as the connection takes them), telling `written` of each part.
+    static func repeating(
+        _ part: [UInt8],
+        count: Int = 2000,
+        pause: Duration? = .milliseconds(5),
+        written: AsyncStream<Void>.Continuation? = nil
+    ) -> @Sendable (Request, BasicRequestContext) -> Response {
         { _, _ in
             Response(
                 status: .ok,
@@ -22,7 +28,8 @@ struct HTTPCameraStallTests {
                 body: ResponseBody { writer in
                     for _ in 0..<count {
                         try await writer.write(ByteBuffer(bytes: part))
-                        try await Task.sleep(for: .milliseconds(5))
+                        written?.yield()
+                        if let pause { try await Task.sleep(for: pause) }
                     }
                     try await writer.finish(nil)
                 }
@@ -137,19 +144,7 @@ struct HTTPCameraStallTests {
         let part = Array("--frame\r\nContent-Type: image/jpeg\r\n\r\n".utf8) + jpeg + Array("\r\n".utf8)
         let (written, counter) = AsyncStream.makeStream(of: Void.self)
         try await UpstreamServer.run { router in
-            router.get("/cam") { _, _ in
-                Response(
-                    status: .ok,
-                    headers: [.contentType: "multipart/x-mixed-replace; boundary=frame"],
-                    body: ResponseBody { writer in
-                        for _ in 0..<2000 {
-                            try await writer.write(ByteBuffer(bytes: part))
-                            counter.yield()
-                        }
-                        try await writer.finish(nil)
-                    }
-                )
-            }
+            router.get("/cam", use: Self.repeating(part, pause: nil, written: counter))
         } _: { baseURL in
             let clock = ManualClock()
             let camera = try HTTPCamera(

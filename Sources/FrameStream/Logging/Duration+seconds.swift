@@ -1,6 +1,6 @@
 extension Duration {
     /// The duration in seconds for messages, to the millisecond, without trailing zeros: `0.3 s`, `10 s`, `1.25 s`.
-    var secondsDescription: String {
+    package var secondsDescription: String {
         let (seconds, attoseconds) = components
         let milliseconds = (Double(seconds) * 1000 + Double(attoseconds) / 1e15).rounded()
         guard milliseconds.magnitude < 1e15 else { return "\(seconds) s" }

@@ -1,3 +1,4 @@
+import FrameStream
 import HTTPTypes
 import Logging
 import NIOCore
@@ -375,7 +376,8 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         stallCheck = context.eventLoop.assumeIsolated().scheduleTask(in: interval) { [weak self] in
             guard let self, let context = self.context, self.stallCheck != nil else { return }
             if let since = self.waitingSince, NIODeadline.now() - since >= timeout {
-                let reason = "dropped: it accepted no data for \(Self.seconds(timeout)) s"
+                let reason =
+                    "dropped: it accepted no data for \(Duration.nanoseconds(timeout.nanoseconds).secondsDescription)"
                 if case .guarding(let handoff) = self.mode {
                     handoff.logger.info("viewer \(reason)", metadata: ["remote": "\(self.remote)"])
                 }
@@ -452,12 +454,6 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     /// bytes that follow it.
     static func isDecodingError(_ error: any Error) -> Bool {
         error is HTTPParserError || error is ByteToMessageDecoderError
-    }
-
-    /// `2.5` for 2.5 seconds, `30` for 30: short timeouts keep their fraction.
-    static func seconds(_ amount: TimeAmount) -> String {
-        let seconds = Double(amount.nanoseconds) / 1e9
-        return seconds == seconds.rounded() ? "\(Int(seconds))" : "\((seconds * 1000).rounded() / 1000)"
     }
 
     /// What the kernel may hold unsent for a viewer (`TCP_NOTSENT_LOWAT`).

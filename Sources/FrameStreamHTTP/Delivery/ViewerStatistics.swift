@@ -21,8 +21,7 @@ struct ViewerStatistics {
 
     /// Logs the end of the stream at info level: the access-log line of a stream.
     func logEnd(_ logger: Logger, delivery: String, remote: String?, reason: String) {
-        let seconds = (ContinuousClock.now - startedAt).components
-        let duration = Double(seconds.seconds) + Double(seconds.attoseconds) * 1e-18
+        let duration = (ContinuousClock.now - startedAt).seconds
         var metadata: Logger.Metadata = [
             "delivery": "\(delivery)",
             "parts": "\(partsSent)",

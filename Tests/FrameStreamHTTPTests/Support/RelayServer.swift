@@ -34,32 +34,8 @@ struct RelayServer {
         let endpoints = MJPEGEndpoints(broadcaster: broadcaster, clock: clock, logger: logger)
         let router = Router()
         router.addRoutes(endpoints.routes())
-        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        var app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                portSink.yield(channel.localAddress?.port ?? 0)
-                portSink.finish()
-            },
-            logger: quietLogger
-        )
-        app.addServices(broadcaster, endpoints)
-        var configuration = ServiceGroupConfiguration(services: [app], logger: quietLogger)
-        configuration.maximumGracefulShutdownDuration = .seconds(1)
-        let group = ServiceGroup(configuration: configuration)
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            defer { tasks.cancelAll() }
-            var portIterator = ports.makeAsyncIterator()
-            let port = try #require(await portIterator.next())
-            let result = try await body(RelayServer(broadcaster: broadcaster, clock: clock, port: port))
-            // Shut down gracefully and wait: cancelling at once can catch a connection accepted but not yet served
-            // (a camera reconnecting), which traps in NIO ("Deinited NIOAsyncWriter without calling finish()").
-            // The graceful shutdown closes the listener first; an endless response is cut after a second.
-            await group.triggerGracefulShutdown()
-            try await tasks.next()
-            return result
+        return try await UpstreamServer.serve(router, services: [broadcaster, endpoints]) { port in
+            try await body(RelayServer(broadcaster: broadcaster, clock: clock, port: port))
         }
     }
 

@@ -11,8 +11,17 @@ enum UpstreamServer {
     ) async throws -> Result {
         let router = Router()
         routes(router)
+        return try await serve(router) { port in try await body("http://127.0.0.1:\(port)") }
+    }
+
+    /// Serves `router`, with `services` beside it, on a free port until `body` returns, then shuts down.
+    static func serve<Result: Sendable>(
+        _ router: Router<BasicRequestContext>,
+        services: [any Service] = [],
+        _ body: @Sendable (_ port: Int) async throws -> Result
+    ) async throws -> Result {
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(
+        var app = Application(
             router: router,
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in
@@ -21,6 +30,7 @@ enum UpstreamServer {
             },
             logger: quietLogger
         )
+        app.addServices(services)
         var configuration = ServiceGroupConfiguration(services: [app], logger: quietLogger)
         configuration.maximumGracefulShutdownDuration = .seconds(1)
         let group = ServiceGroup(configuration: configuration)
@@ -29,7 +39,7 @@ enum UpstreamServer {
             defer { tasks.cancelAll() }
             var portIterator = ports.makeAsyncIterator()
             let port = try #require(await portIterator.next())
-            let result = try await body("http://127.0.0.1:\(port)")
+            let result = try await body(port)
             // Shut down gracefully and wait: cancelling at once can catch a connection accepted but not yet served
             // (a camera reconnecting), which traps in NIO ("Deinited NIOAsyncWriter without calling finish()").
             // The graceful shutdown closes the listener first; an endless response is cut after a second.
