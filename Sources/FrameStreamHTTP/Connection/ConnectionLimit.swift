@@ -79,10 +79,11 @@ public final class ConnectionLimit: Sendable {
         let (id, victim, warning): (UInt64?, Entry?, String?) = state.withLock { state in
             var victim: Entry?
             if state.entries.count >= maximumConnections {
-                let oldest = state.entries.filter { $0.value.idleSince != nil }.min {
-                    $0.value.idleSince! < $1.value.idleSince!
+                // Busy connections (no idle time) sort last, and are never taken.
+                let oldest = state.entries.min {
+                    ($0.value.idleSince ?? .distantFuture) < ($1.value.idleSince ?? .distantFuture)
                 }
-                if let oldest {
+                if let oldest, oldest.value.idleSince != nil {
                     victim = state.entries.removeValue(forKey: oldest.key)
                     state.closedSinceWarning += 1
                 } else {
