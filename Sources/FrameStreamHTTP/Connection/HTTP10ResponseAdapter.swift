@@ -17,6 +17,8 @@ final class HTTP10ResponseAdapter: ChannelDuplexHandler, RemovableChannelHandler
     private var requests: [(isHTTP10: Bool, keepAlive: Bool)] = []
     /// The response being written closes the connection at its end.
     private var closesAfterResponse = false
+    /// The response being written (its head has passed) is an HTTP/1.0 one: its body is not chunked.
+    private(set) var isWritingHTTP10Response = false
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .head(let head) = unwrapInboundIn(data) {
@@ -31,6 +33,7 @@ final class HTTP10ResponseAdapter: ChannelDuplexHandler, RemovableChannelHandler
         switch unwrapOutboundIn(data) {
         case .head(var head) where head.status.code >= 200:
             let request = requests.isEmpty ? (isHTTP10: false, keepAlive: false) : requests.removeFirst()
+            isWritingHTTP10Response = request.isHTTP10
             guard request.isHTTP10 else {
                 context.write(data, promise: promise)
                 return

@@ -65,11 +65,13 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var isHTTP2Stream = false
     /// The server is shutting down (quiesce seen): a stream that starts now ends at once.
     private var isQuiescing = false
-    /// The part not yet sent, on the fast path: only the newest is kept.
+    /// The part not yet sent, on the fast path (as this connection writes it): only the newest is kept.
     private var pending: ByteBuffer?
+    /// HTTP/1: the fast path's writer next to the socket; `nil` on HTTP/2, whose parts go through the pipeline.
+    private var socketWriter: StreamSocketWriter?
     /// The newest frame offered, so that a frame offered twice (at registration and by the hub) is sent once.
     private var lastSequence: UInt64 = 0
-    /// HTTP/2: a part is on its way; the next waits for its write to complete.
+    /// Without a socket writer (HTTP/2): a part is on its way; the next waits for its write to complete.
     private var writeInFlight = false
     /// Since when the viewer has not taken what was written; `nil` while it keeps up.
     private var waitingSince: NIODeadline?
@@ -280,16 +282,18 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        switch mode {
-        case .streaming where isHTTP2Stream:
-            break  // there each write's completion tells when the viewer has taken a part
-        case .streaming, .guarding:
+        // On the fast path the socket writer reports the socket's writability (HTTP/1), or each write's completion
+        // tells when the viewer has taken a part (HTTP/2).
+        if case .guarding = mode {
             waitingSince = context.channel.isWritable ? nil : (waitingSince ?? .now())
-        case .requests, .ended:
-            break
         }
-        if context.channel.isWritable { sendPending(context: context) }
         context.fireChannelWritabilityChanged()
+    }
+
+    /// From the socket writer, while the fast path streams: whether the socket takes more.
+    func socketWritabilityChanged(isWritable: Bool) {
+        waitingSince = isWritable ? nil : (waitingSince ?? .now())
+        if isWritable, let context { sendPending(context: context) }
     }
 
     private func startStream(
@@ -325,6 +329,7 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             mode = .streaming(handoff, hub)
             handoff.logger.debug("viewer connected", metadata: ["remote": "\(remote)", "delivery": "fast path"])
             context.write(wrapOutboundOut(.head(head)), promise: promise)
+            if !isHTTP2Stream { installSocketWriter(context: context) }
             let start = hub.parts.encoder.streamStart()
             statistics.bytesSent += start.readableBytes
             context.writeAndFlush(wrapOutboundOut(.body(start)), promise: nil)
@@ -345,6 +350,21 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             case .error(let error): errorCaught(context: context, error: error)
             case .event(let event): userInboundEventTriggered(context: context, event: event)
             }
+        }
+    }
+
+    /// Puts the fast path's writer in front of NIO's HTTP/1 encoder, once the response head has passed it (which
+    /// tells whether the body goes out in chunks). Without that encoder, parts go through the pipeline.
+    private func installSocketWriter(context: ChannelHandlerContext) {
+        let pipeline = context.pipeline.syncOperations
+        guard let encoder = try? pipeline.handler(type: HTTPResponseEncoder.self) else { return }
+        let isHTTP10 = (try? pipeline.handler(type: HTTP10ResponseAdapter.self))?.isWritingHTTP10Response ?? false
+        let writer = StreamSocketWriter(stream: self, sendsChunks: !isHTTP10)
+        do {
+            try pipeline.addHandler(writer, position: .before(encoder))
+            socketWriter = writer
+        } catch {
+            // The pipeline is closing: the stream ends with it.
         }
     }
 
@@ -393,23 +413,30 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     /// A part for this viewer from the hub: a newer frame, or the last one again as a heartbeat; called on the
     /// channel's event loop. A frame not newer than the last one offered is ignored, unless it is a heartbeat.
-    func offer(_ part: ByteBuffer, sequence: UInt64, isHeartbeat: Bool) {
+    func offer(_ part: MJPEGPart, sequence: UInt64, isHeartbeat: Bool) {
         guard case .streaming = mode, let context, isHeartbeat || sequence > lastSequence else { return }
         if !isHeartbeat {
             if pending != nil { statistics.framesSkipped += 1 }  // the unsent one is replaced by a newer one
             statistics.countFrame(sequence: sequence)
         }
         lastSequence = max(lastSequence, sequence)
-        pending = part
+        pending = socketWriter?.bytes(of: part) ?? part.body
         sendPending(context: context)
     }
 
     private func sendPending(context: ChannelHandlerContext) {
-        guard case .streaming = mode, !writeInFlight, context.channel.isWritable, let part = pending else { return }
-        pending = nil
-        statistics.partsSent += 1
-        statistics.bytesSent += part.readableBytes
-        if isHTTP2Stream {
+        guard case .streaming = mode, let part = pending else { return }
+        if let socketWriter {
+            guard socketWriter.isWritable else { return }
+            pending = nil
+            statistics.partsSent += 1
+            statistics.bytesSent += part.readableBytes
+            socketWriter.write(part)
+        } else {
+            guard !writeInFlight else { return }
+            pending = nil
+            statistics.partsSent += 1
+            statistics.bytesSent += part.readableBytes
             writeInFlight = true
             waitingSince = waitingSince ?? .now()
             let written = context.eventLoop.makePromise(of: Void.self)
@@ -420,8 +447,6 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
                 if let context = self.context { self.sendPending(context: context) }
             }
             context.writeAndFlush(wrapOutboundOut(.body(part)), promise: written)
-        } else {
-            context.writeAndFlush(wrapOutboundOut(.body(part)), promise: nil)
         }
     }
 
@@ -435,6 +460,7 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         case .streaming(let handoff, let hub):
             mode = .ended
             pending = nil
+            socketWriter?.finish()
             if let context { hub.unregister(self, on: context.eventLoop) }
             statistics.logEnd(handoff.logger, delivery: "fast path", remote: remote, reason: endReason)
             handoff.resolve(.served)

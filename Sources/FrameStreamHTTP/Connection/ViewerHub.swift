@@ -11,14 +11,9 @@ import Synchronization
 /// takes viewers only while its ``run()`` runs; before that (the endpoints were not added to a service group) the
 /// routes serve streams through the response body instead, and a warning is logged once.
 final class ViewerHub: Sendable {
-    /// The viewers on one event loop; used only on that loop.
-    final class LoopViewers {
-        var viewers: [ObjectIdentifier: StreamConnectionHandler] = [:]
-    }
-
     /// What a new viewer gets at once: the newest frame's part, if it is fresh.
     struct Registration {
-        var part: ByteBuffer?
+        var part: MJPEGPart?
         var sequence: UInt64
     }
 
@@ -34,7 +29,7 @@ final class ViewerHub: Sendable {
         var viewerCount = 0
         var subscription: FrameSubscription?
         /// The newest part, re-sent as a heartbeat while the camera sends nothing new.
-        var lastPart: (part: ByteBuffer, sequence: UInt64)?
+        var lastPart: (part: MJPEGPart, sequence: UInt64)?
         var waiter: CheckedContinuation<Void, Never>?
         var warnedNotRunning = false
     }
@@ -74,7 +69,7 @@ final class ViewerHub: Sendable {
             warnIfNeverStarted()
             return nil
         }
-        bucket.value.viewers[ObjectIdentifier(viewer)] = viewer
+        bucket.value.add(viewer)
         waiter?.resume()
         // Never a picture from before a failure, or older than a snapshot may be.
         guard let frame = broadcaster.newestFrame(maxAge: firstFrameMaxAge) else { return Registration(sequence: 0) }
@@ -89,7 +84,7 @@ final class ViewerHub: Sendable {
             let ending = state.viewerCount == 0 ? state.subscription : nil
             return (state.buckets[key]?.viewers, ending)
         }
-        bucket?.value.viewers[ObjectIdentifier(viewer)] = nil
+        bucket?.value.remove(viewer)
         // Nobody left: let go of the camera, so that its idle timer starts.
         ending?.end()
     }
@@ -153,7 +148,7 @@ final class ViewerHub: Sendable {
     private func deliverFrames(of subscription: FrameSubscription) async {
         var events = subscription.makeAsyncIterator()
         while let event = await events.nextEvent() {
-            let part: ByteBuffer
+            let part: MJPEGPart
             let sequence: UInt64
             let isHeartbeat: Bool
             switch event {
@@ -165,11 +160,7 @@ final class ViewerHub: Sendable {
                 (part, sequence, isHeartbeat) = (last.part, last.sequence, true)
             }
             for (loop, viewers) in state.withLock({ Array($0.buckets.values) }) {
-                loop.execute {
-                    for viewer in viewers.value.viewers.values {
-                        viewer.offer(part, sequence: sequence, isHeartbeat: isHeartbeat)
-                    }
-                }
+                loop.execute { viewers.value.offer(part, sequence: sequence, isHeartbeat: isHeartbeat) }
             }
         }
     }
@@ -177,7 +168,7 @@ final class ViewerHub: Sendable {
     private func finishAll() {
         for (loop, viewers) in state.withLock({ Array($0.buckets.values) }) {
             loop.execute {
-                for viewer in Array(viewers.value.viewers.values) { viewer.endStream() }
+                for viewer in viewers.value.viewers { viewer.endStream() }
             }
         }
     }

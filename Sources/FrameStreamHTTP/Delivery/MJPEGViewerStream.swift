@@ -67,7 +67,7 @@ public struct MJPEGViewerStream: Sendable {
             switch event {
             case .frame(let frame):
                 statistics.countFrame(sequence: frame.sequence)
-                part = parts.part(for: frame)
+                part = parts.part(for: frame).body
                 lastPart = part
             case .noNewFrame:
                 guard let lastPart else { continue }

@@ -1,5 +1,5 @@
 package import FrameStream
-package import NIOCore
+import NIOCore
 import Synchronization
 
 /// Builds each frame's multipart part once and hands the same bytes to every viewer.
@@ -8,7 +8,7 @@ import Synchronization
 package final class MJPEGPartCache: Sendable {
     /// How parts are written.
     package let encoder: MJPEGPartEncoder
-    private let newest = Mutex<(sequence: UInt64, part: ByteBuffer)?>(nil)
+    private let newest = Mutex<(sequence: UInt64, part: MJPEGPart)?>(nil)
 
     /// Creates an empty cache.
     package init(encoder: MJPEGPartEncoder = MJPEGPartEncoder()) {
@@ -16,10 +16,10 @@ package final class MJPEGPartCache: Sendable {
     }
 
     /// The frame's part, built on first use; a frame older than the newest one cached is built without caching.
-    package func part(for frame: Frame) -> ByteBuffer {
+    package func part(for frame: Frame) -> MJPEGPart {
         newest.withLock { newest in
             if let newest, newest.sequence == frame.sequence { return newest.part }
-            let part = encoder.part(for: frame)
+            let part = encoder.framedPart(for: frame)
             if frame.sequence > newest?.sequence ?? 0 {
                 newest = (frame.sequence, part)
             }

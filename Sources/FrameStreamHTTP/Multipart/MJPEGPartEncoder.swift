@@ -38,17 +38,41 @@ public struct MJPEGPartEncoder: Sendable {
 
     /// One frame's part: headers, JPEG, and the boundary line that ends it.
     public func part(for frame: Frame, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
-        let headers =
-            "Content-Type: image/jpeg\r\n"
-            + "Content-Length: \(frame.jpeg.count)\r\n"
-            + "X-Timestamp: \(Self.unixSeconds(frame.captureTime))\r\n"
-            + "X-Frame-Sequence: \(frame.sequence)\r\n\r\n"
-        let trailer = "\r\n--\(boundary)\r\n"
+        let (headers, trailer) = framing(of: frame)
         var buffer = allocator.buffer(capacity: headers.utf8.count + frame.jpeg.count + trailer.utf8.count)
         buffer.writeString(headers)
         buffer.writeBytes(frame.jpeg)
         buffer.writeString(trailer)
         return buffer
+    }
+
+    /// One frame's part, built once in one buffer that holds it both bare and framed as one HTTP/1.1 chunk (the
+    /// chunk's size line before it, CRLF after it), so that a connection writes either with a single write.
+    package func framedPart(for frame: Frame, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> MJPEGPart {
+        let (headers, trailer) = framing(of: frame)
+        let length = headers.utf8.count + frame.jpeg.count + trailer.utf8.count
+        let sizeLine = String(length, radix: 16) + "\r\n"
+        var buffer = allocator.buffer(capacity: sizeLine.utf8.count + length + 2)
+        buffer.writeString(sizeLine)
+        buffer.writeString(headers)
+        buffer.writeBytes(frame.jpeg)
+        buffer.writeString(trailer)
+        buffer.writeStaticString("\r\n")
+        // The same storage with narrower indices: the bare part costs no copy.
+        var body = buffer
+        body.moveReaderIndex(forwardBy: sizeLine.utf8.count)
+        body.moveWriterIndex(to: body.writerIndex - 2)
+        return MJPEGPart(body: body, chunk: buffer)
+    }
+
+    /// The text before a frame's JPEG bytes and after them.
+    private func framing(of frame: Frame) -> (headers: String, trailer: String) {
+        let headers =
+            "Content-Type: image/jpeg\r\n"
+            + "Content-Length: \(frame.jpeg.count)\r\n"
+            + "X-Timestamp: \(Self.unixSeconds(frame.captureTime))\r\n"
+            + "X-Frame-Sequence: \(frame.sequence)\r\n\r\n"
+        return (headers, "\r\n--\(boundary)\r\n")
     }
 
     /// Seconds since 1970 with six decimals, as `X-Timestamp` carries them.
