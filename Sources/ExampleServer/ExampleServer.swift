@@ -264,9 +264,10 @@ struct ExampleServer: AsyncParsableCommand {
             cameras.append(MJPEGCameraIndex.Camera(name: camera.name, endpoints: endpoints))
         }
         let index = MJPEGCameraIndex(cameras: cameras)
-        let descriptors = Self.raiseDescriptorLimit()
+        let descriptors = DescriptorLimit.raise()
+        for warning in DescriptorLimit.warnings(server, descriptors: descriptors) { logger.warning("\(warning)") }
         let limit = ConnectionLimit(
-            maximumConnections: min(server.maxConnections ?? 16_384, max(descriptors - 64, 16)),
+            maximumConnections: DescriptorLimit.connections(server, descriptors: descriptors),
             logger: logger
         )
         let router = Router()
@@ -316,21 +317,6 @@ struct ExampleServer: AsyncParsableCommand {
         default:
             host.contains(":") ? "http://[\(host)]:\(port)/" : "http://\(host):\(port)/"
         }
-    }
-
-    /// Raises the soft limit on open files to the hard limit, as a server with many viewers needs, and returns it.
-    static func raiseDescriptorLimit() -> Int {
-        var limit = rlimit()
-        #if os(Linux)
-        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
-        #else
-        let resource = RLIMIT_NOFILE
-        #endif
-        if getrlimit(resource, &limit) == 0, limit.rlim_cur < limit.rlim_max {
-            limit.rlim_cur = limit.rlim_max
-            _ = setrlimit(resource, &limit)
-        }
-        return ConnectionLimit.descriptorLimit()
     }
 
     /// Runs the command; an error at start is one line on standard error and a non-zero exit status.

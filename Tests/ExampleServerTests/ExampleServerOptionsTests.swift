@@ -206,4 +206,23 @@ struct ConfigurationFileTests {
         #expect(problem.camera == "front door")
         #expect(problem.problem.key == "name")
     }
+
+    @Test func limitsAboveWhatTheOpenFileLimitAllowsAreReported() throws {
+        let many = try configuration(["--max-clients", "5000"])
+        #expect(DescriptorLimit.connections(many, descriptors: 300) == 236)
+        let warnings = DescriptorLimit.warnings(many, descriptors: 300)
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.contains("camera 'emulated': --max-clients 5000") == true, "\(warnings)")
+        #expect(warnings.first?.contains("236 connections") == true, "\(warnings)")
+        #expect(warnings.first?.contains("open-file limit is 300") == true, "\(warnings)")
+        #expect(DescriptorLimit.warnings(many, descriptors: 20_000).isEmpty)
+        // The default 1000 viewers per camera do not fit in 1024 descriptors: that is said too.
+        #expect(DescriptorLimit.warnings(try configuration([]), descriptors: 1024).count == 1)
+
+        let connections = try configuration(["--max-connections", "50000"])
+        let connectionWarnings = DescriptorLimit.warnings(connections, descriptors: 20_000)
+        #expect(connectionWarnings.count == 1)
+        #expect(connectionWarnings.first?.hasPrefix("--max-connections 50000 is more") == true, "\(connectionWarnings)")
+        #expect(connectionWarnings.first?.contains("at most 19936") == true, "\(connectionWarnings)")
+    }
 }

@@ -45,6 +45,20 @@ struct ExampleServerProcessTests {
         #expect(output.isEmpty, "\(output)")
     }
 
+    @Test func aViewerLimitAboveTheOpenFileLimitIsLoggedAtStart() async throws {
+        let server = try StandInServer(
+            camera: ["--camera", "emulated"],
+            arguments: ["--max-clients", "5000"],
+            command: ["/bin/sh", "-c", "ulimit -n 300 && exec \"$@\"", "sh", StandInServer.products + "/ExampleServer"]
+        )
+        let log = (try? String(contentsOfFile: server.folder + "/server.log", encoding: .utf8)) ?? ""
+        try await server.stop()
+        let line = log.split(separator: "\n").first { $0.contains("--max-clients 5000") }
+        #expect(line?.contains("warning") == true, "\(log)")
+        #expect(line?.contains("236 connections") == true, "\(log)")
+        #expect(line?.contains("open-file limit is 300") == true, "\(log)")
+    }
+
     @Test func aClientThatTricklesItsHeadersIsClosedAfterTheRequestTimeout() async throws {
         let server = try StandInServer(camera: ["--camera", "emulated"], arguments: ["--request-timeout", "0.3"])
         do {
