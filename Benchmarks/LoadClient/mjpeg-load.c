@@ -122,7 +122,7 @@ struct viewer {
 };
 
 struct histogram {
-    uint32_t *bins;
+    uint32_t *bins, top; /* top: one past the highest bin used, so that walks stop there */
     uint64_t count;
     double max;
 };
@@ -191,7 +191,9 @@ static uint32_t bin_of(double s) {
 }
 
 static void hist_add(struct histogram *h, double s) {
-    h->bins[bin_of(s)]++;
+    uint32_t i = bin_of(s);
+    h->bins[i]++;
+    if (i >= h->top) h->top = i + 1;
     if (h->count == 0 || s > h->max) h->max = s;
     h->count++;
 }
@@ -201,7 +203,7 @@ static double hist_percentile(const struct histogram *h, double f) {
     uint64_t k = (uint64_t)(f * (double)h->count);
     if (k > h->count - 1) k = h->count - 1;
     uint64_t seen = 0;
-    for (uint32_t i = 0; i < HIST_BINS; i++) {
+    for (uint32_t i = 0; i < h->top; i++) {
         seen += h->bins[i];
         if (seen > k) {
             double centre = i < FINE_BINS                 ? (i + 0.5) * 1e-5
@@ -626,9 +628,17 @@ static void run_worker(void) {
     rbuf = malloc(RECV_BUFFER);
     for (int g = 0; g < 2; g++) hist[g].bins = calloc(HIST_BINS, sizeof(uint32_t));
     epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    /* The timer ticks every 10 ms for slow viewers' buckets; without slow viewers it fires once, at the end. */
+    bool any_slow = false;
+    for (int j = 0; j < viewer_count; j++) any_slow |= viewers[j].slow;
     int timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     struct itimerspec tick = {{0, TICK_MS * 1000000L}, {0, TICK_MS * 1000000L}};
-    if (!rbuf || !hist[0].bins || !hist[1].bins || epoll_fd < 0 || timer < 0 || timerfd_settime(timer, 0, &tick, NULL))
+    if (!any_slow) {
+        tick.it_interval = (struct timespec){1, 0}; /* (a late wake-up only re-checks the end) */
+        tick.it_value = (struct timespec){(time_t)t_end, (long)((t_end - floor(t_end)) * 1e9)};
+    }
+    if (!rbuf || !hist[0].bins || !hist[1].bins || epoll_fd < 0 || timer < 0 ||
+        timerfd_settime(timer, any_slow ? 0 : TFD_TIMER_ABSTIME, &tick, NULL))
         startup_error("worker set-up: %s", strerror(errno));
     struct epoll_event tev = {.events = EPOLLIN, .data.ptr = NULL};
     epoll_ctl(epoll_fd, EPOLL_CTL_ADD, timer, &tev);
@@ -718,9 +728,9 @@ static void send_results(int fd) {
     }
     for (int g = 0; g < 2; g++) {
         struct wire_group wg = {hist[g].count, 0, hist[g].max};
-        for (uint32_t i = 0; i < HIST_BINS; i++) wg.nonzero += hist[g].bins[i] != 0;
+        for (uint32_t i = 0; i < hist[g].top; i++) wg.nonzero += hist[g].bins[i] != 0;
         write_all(fd, &wg, sizeof wg);
-        for (uint32_t i = 0; i < HIST_BINS; i++)
+        for (uint32_t i = 0; i < hist[g].top; i++)
             if (hist[g].bins[i]) write_all(fd, &(struct wire_bin){i, hist[g].bins[i]}, sizeof(struct wire_bin));
     }
 }
@@ -780,6 +790,7 @@ static bool merge_worker(int fd, int count, struct group_result *gr, char errors
             struct wire_bin b;
             if (!read_all(fd, &b, sizeof b) || b.index >= HIST_BINS) return false;
             gr[k].hist.bins[b.index] += b.count;
+            if (b.index >= gr[k].hist.top) gr[k].hist.top = b.index + 1;
         }
     }
     return true;
