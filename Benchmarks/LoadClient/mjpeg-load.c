@@ -98,6 +98,7 @@ enum part_state { P_BOUNDARY, P_HEADERS, P_BODY };
 struct viewer {
     int fd;
     bool slow, connecting, connected, done, failed;
+    bool pending; /* in the current connect batch, which ends when every viewer in it has its response head */
     /* HTTP layer */
     uint8_t http;
     bool chunked, chunk_digits, chunk_ext;
@@ -134,6 +135,7 @@ static int epoll_fd;
 static uint8_t *rbuf;
 static struct histogram hist[2]; /* [0] normal viewers, [1] slow ones */
 static int next_connect, in_flight, batch_size;
+static double batch_deadline;
 static uint64_t rng = 0x9e3779b97f4a7c15u;
 
 /* The time of the current read, taken once and only when a part completes in it. */
@@ -157,9 +159,18 @@ static uint32_t random_below(uint32_t n) {
     return (uint32_t)(rng % n);
 }
 
+/* The viewer leaves the current connect batch (it has its response head, or is finished). */
+static void batch_release(struct viewer *v) {
+    if (v->pending) {
+        v->pending = false;
+        in_flight--;
+    }
+}
+
 /* Records the viewer's first error and closes its connection. */
 static void fail(struct viewer *v, const char *fmt, ...) {
     if (v->done) return;
+    batch_release(v);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(v->error, sizeof v->error, fmt, ap);
@@ -175,6 +186,7 @@ static void end_of_stream(struct viewer *v) {
     if (clock_seconds(CLOCK_MONOTONIC) < t_end - 0.2) {
         fail(v, "the server closed the connection");
     } else {
+        batch_release(v);
         v->done = true;
         close(v->fd);
         v->fd = -1;
@@ -385,6 +397,7 @@ static void parse_head(struct viewer *v, char *head) {
         return;
     }
     v->http = v->chunked ? H_CHUNK_SIZE : H_RAW;
+    batch_release(v);
 }
 
 /* Collects the response head; returns how many of the n bytes belonged to it. */
@@ -569,12 +582,21 @@ static void read_slow(struct viewer *v, double elapsed) {
 
 static void connect_done(struct viewer *v);
 
-/* Starts the next batch of connects; repeats while a whole batch finished at once. */
+/* Starts the next batch of connects once the last one is through: each of its viewers has had its response head
+ * (so the server has accepted and answered it; a finished TCP handshake alone says nothing about the server's
+ * accept queue), has failed, or the batch is 2 s old. Repeats while a whole batch failed at once. */
 static void start_batch(void) {
+    if (in_flight > 0 && clock_seconds(CLOCK_MONOTONIC) >= batch_deadline) {
+        for (int j = 0; j < next_connect; j++) viewers[j].pending = false;
+        in_flight = 0;
+    }
     while (in_flight == 0 && next_connect < viewer_count) {
+        batch_deadline = clock_seconds(CLOCK_MONOTONIC) + 2.0;
         for (int i = 0; i < batch_size && next_connect < viewer_count; i++) {
             struct viewer *v = &viewers[next_connect++];
             v->connect_start = clock_seconds(CLOCK_MONOTONIC);
+            v->pending = true;
+            in_flight++;
             v->fd = socket(server_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
             if (v->fd < 0) {
                 fail(v, "socket: %s", strerror(errno));
@@ -589,7 +611,6 @@ static void start_batch(void) {
                 struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = v};
                 epoll_ctl(epoll_fd, EPOLL_CTL_ADD, v->fd, &ev);
                 v->connecting = true;
-                in_flight++;
             } else {
                 fail(v, "connect: %s", strerror(errno));
             }
@@ -618,8 +639,6 @@ static void connect_event(struct viewer *v) {
     if (err) fail(v, "connect: %s", strerror(err));
     else connect_done(v);
     v->connecting = false;
-    in_flight--;
-    start_batch();
 }
 
 /* ---- A worker: its viewers from connect to the end of the run ---- */
@@ -647,7 +666,12 @@ static void run_worker(void) {
     double last_tick = clock_seconds(CLOCK_MONOTONIC);
     struct epoll_event events[1024];
     for (;;) {
-        int n = epoll_wait(epoll_fd, events, 1024, -1);
+        int wait_ms = -1; /* until something happens, or the connect batch's deadline */
+        if (in_flight > 0 && next_connect < viewer_count) {
+            double left = batch_deadline - clock_seconds(CLOCK_MONOTONIC);
+            wait_ms = left > 0 ? (int)(left * 1000) + 1 : 0;
+        }
+        int n = epoll_wait(epoll_fd, events, 1024, wait_ms);
         if (n < 0 && errno != EINTR) startup_error("epoll_wait: %s", strerror(errno));
         for (int i = 0; i < n; i++) {
             struct viewer *v = events[i].data.ptr;
@@ -669,6 +693,7 @@ static void run_worker(void) {
                 read_fast(v);
             }
         }
+        if (next_connect < viewer_count) start_batch();
     }
 finished:
     for (int j = 0; j < viewer_count; j++) {
