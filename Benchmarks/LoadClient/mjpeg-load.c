@@ -698,7 +698,7 @@ static void run_worker(void) {
 finished:
     for (int j = 0; j < viewer_count; j++) {
         struct viewer *v = &viewers[j];
-        if (v->connecting && !v->done) fail(v, "connect: not done by the end of the run");
+        if (!v->connected && !v->done) fail(v, "connect: not done by the end of the run"); /* or not started */
         if (!v->done && v->fd >= 0) close(v->fd);
         v->done = true;
     }
