@@ -711,6 +711,7 @@ struct wire_viewer {
     char error[ERROR_LEN];
     uint64_t measured, repeated, bytes;
     double first_frame;
+    double span; /* seconds over which `measured` counted: from the warm-up's end, or the first frame if later */
 };
 
 struct wire_group {
@@ -747,7 +748,10 @@ static bool read_all(int fd, void *p, size_t n) {
 static void send_results(int fd) {
     for (int j = 0; j < viewer_count; j++) {
         struct viewer *v = &viewers[j];
-        struct wire_viewer w = {v->slow, v->connected, v->failed, {0}, v->measured, v->repeated, v->bytes, v->first_frame};
+        double from = v->first_frame >= 0 && v->connect_start + v->first_frame > t_warm
+            ? v->connect_start + v->first_frame : t_warm;
+        struct wire_viewer w = {v->slow, v->connected, v->failed, {0}, v->measured, v->repeated, v->bytes,
+                                v->first_frame, t_end - from};
         memcpy(w.error, v->error, ERROR_LEN);
         write_all(fd, &w, sizeof w);
     }
@@ -797,7 +801,8 @@ static bool merge_worker(int fd, int count, struct group_result *gr, char errors
             if (!known && *error_count < 3) strcpy(errors[(*error_count)++], w.error);
         }
         if (w.connected) {
-            double rate = (double)w.measured / measured_span;
+            /* A viewer that got its first frame after the warm-up is rated over the time it was there. */
+            double rate = w.span > 0.5 ? (double)w.measured / w.span : (double)w.measured / measured_span;
             g->rate_sum += rate;
             if (g->counted == 0 || rate < g->rate_min) g->rate_min = rate;
             g->counted++;

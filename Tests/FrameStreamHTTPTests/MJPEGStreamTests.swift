@@ -47,7 +47,7 @@ struct MJPEGStreamTests {
     @Test func viewersWithDifferentRatesGetTheirRatesOfFreshFrames() async throws {
         try await LiveServer.run { server in
             var full = try await server.openStream()
-            var capped = try await server.openStream("/video_feed?fps=1")
+            let capped = try await server.openStream("/video_feed?fps=1")
             await server.camera.waitForStarts(1)
             var cappedSequences: [UInt64] = []
             let reader = Task { [capped] in

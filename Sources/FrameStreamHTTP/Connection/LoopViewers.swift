@@ -3,23 +3,23 @@
 ///
 /// Each frame visits the viewers from a different starting point, so that the same viewers are not always the
 /// last to be written to (and, when the machine runs short of CPU, the last to get a frame at all).
-final class LoopViewers {
+final class LoopViewers<Viewer: FastPathViewer> {
     /// The viewers, in no particular order.
-    private(set) var viewers: [StreamConnectionHandler] = []
+    private(set) var viewers: [Viewer] = []
     /// Where each viewer is in ``viewers``.
     private var positions: [ObjectIdentifier: Int] = [:]
     /// The viewer that the next frame visits first.
     private var start = 0
 
     /// Adds a viewer.
-    func add(_ viewer: StreamConnectionHandler) {
+    func add(_ viewer: Viewer) {
         guard positions[ObjectIdentifier(viewer)] == nil else { return }
         positions[ObjectIdentifier(viewer)] = viewers.count
         viewers.append(viewer)
     }
 
     /// Removes a viewer; the last one takes its place.
-    func remove(_ viewer: StreamConnectionHandler) {
+    func remove(_ viewer: Viewer) {
         guard let position = positions.removeValue(forKey: ObjectIdentifier(viewer)) else { return }
         let last = viewers.removeLast()
         if position < viewers.count {

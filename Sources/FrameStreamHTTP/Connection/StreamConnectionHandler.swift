@@ -28,7 +28,7 @@ import NIOHTTPTypesHTTP1
 /// - Later requests and stray bytes are dropped; a viewer that accepts nothing for the stall timeout is
 ///   disconnected; a half-close, a close or a graceful shutdown ends the stream; the connection closes (HTTP/1.1)
 ///   when its stream ends.
-final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
+final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler, FastPathViewer {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
     typealias OutboundIn = HTTPResponsePart

@@ -4,8 +4,8 @@ import NIOCore
 import Synchronization
 
 /// Feeds every fast-path viewer of one camera (``StreamConnectionHandler``) from one subscription: each frame's
-/// part is built once, and handed to each event loop once, which offers it to that loop's viewers. There is no
-/// task per viewer.
+/// part is built once, and handed to each event loop once (``LoopFeed``), which offers it to that loop's viewers.
+/// There is no task per viewer.
 ///
 /// It subscribes to the broadcaster only while it has viewers, so the camera's idle timeout works as usual. It
 /// takes viewers only while its ``run()`` runs; before that (the endpoints were not added to a service group) the
@@ -25,7 +25,7 @@ final class ViewerHub: Sendable {
 
     private struct State {
         var lifecycle = Lifecycle.notStarted
-        var buckets: [ObjectIdentifier: (loop: any EventLoop, viewers: NIOLoopBound<LoopViewers>)] = [:]
+        var feeds: [ObjectIdentifier: LoopFeed<StreamConnectionHandler>] = [:]
         var viewerCount = 0
         var subscription: FrameSubscription?
         /// The newest part, re-sent as a heartbeat while the camera sends nothing new.
@@ -55,21 +55,21 @@ final class ViewerHub: Sendable {
     /// does not run (not started, or shut down): the viewer is then served through the response body.
     func register(_ viewer: StreamConnectionHandler, on loop: any EventLoop) -> Registration? {
         let key = ObjectIdentifier(loop)
-        let outcome = state.withLock { state -> (NIOLoopBound<LoopViewers>, CheckedContinuation<Void, Never>?)? in
+        let outcome = state.withLock {
+            state -> (LoopFeed<StreamConnectionHandler>, CheckedContinuation<Void, Never>?)? in
             guard state.lifecycle == .running else { return nil }
-            if state.buckets[key] == nil {
-                state.buckets[key] = (loop, NIOLoopBound(LoopViewers(), eventLoop: loop))
-            }
+            let feed = state.feeds[key] ?? LoopFeed(loop: loop)
+            state.feeds[key] = feed
             state.viewerCount += 1
             let waiter = state.viewerCount == 1 ? state.waiter : nil
             if waiter != nil { state.waiter = nil }
-            return (state.buckets[key]!.viewers, waiter)
+            return (feed, waiter)
         }
-        guard let (bucket, waiter) = outcome else {
+        guard let (feed, waiter) = outcome else {
             warnIfNeverStarted()
             return nil
         }
-        bucket.value.add(viewer)
+        feed.viewers.value.add(viewer)
         waiter?.resume()
         // Never a picture from before a failure, or older than a snapshot may be.
         guard let frame = broadcaster.newestFrame(maxAge: firstFrameMaxAge) else { return Registration(sequence: 0) }
@@ -79,12 +79,12 @@ final class ViewerHub: Sendable {
     /// Removes a viewer; called on its channel's event loop.
     func unregister(_ viewer: StreamConnectionHandler, on loop: any EventLoop) {
         let key = ObjectIdentifier(loop)
-        let (bucket, ending) = state.withLock { state in
+        let (feed, ending) = state.withLock { state in
             state.viewerCount -= 1
             let ending = state.viewerCount == 0 ? state.subscription : nil
-            return (state.buckets[key]?.viewers, ending)
+            return (state.feeds[key], ending)
         }
-        bucket?.value.remove(viewer)
+        feed?.viewers.value.remove(viewer)
         // Nobody left: let go of the camera, so that its idle timer starts.
         ending?.end()
     }
@@ -159,16 +159,21 @@ final class ViewerHub: Sendable {
                 guard let last = state.withLock({ $0.lastPart }) else { continue }
                 (part, sequence, isHeartbeat) = (last.part, last.sequence, true)
             }
-            for (loop, viewers) in state.withLock({ Array($0.buckets.values) }) {
-                loop.execute { viewers.value.offer(part, sequence: sequence, isHeartbeat: isHeartbeat) }
+            let delivery = LoopFeed<StreamConnectionHandler>.Delivery(
+                part: part,
+                sequence: sequence,
+                isHeartbeat: isHeartbeat
+            )
+            for feed in state.withLock({ Array($0.feeds.values) }) {
+                feed.deliver(delivery)
             }
         }
     }
 
     private func finishAll() {
-        for (loop, viewers) in state.withLock({ Array($0.buckets.values) }) {
-            loop.execute {
-                for viewer in viewers.value.viewers { viewer.endStream() }
+        for feed in state.withLock({ Array($0.feeds.values) }) {
+            feed.loop.execute {
+                for viewer in feed.viewers.value.viewers { viewer.endStream() }
             }
         }
     }
