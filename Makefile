@@ -68,7 +68,8 @@ deps:
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES); \
 	fi
 
-# The server under load from MJPEGBench (both release builds), a Markdown table; see Docs/performance.md.
+# ExampleServer (release) and the C floor under the C load client (Benchmarks/), a Markdown table with ratios to
+# the floor; see Docs/performance.md.
 bench: deps
 	Scripts/bench.sh
 

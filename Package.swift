@@ -13,7 +13,6 @@ let package = Package(
         .library(name: "FrameStreamHTTP", targets: ["FrameStreamHTTP"]),
         .library(name: "FrameStreamTesting", targets: ["FrameStreamTesting"]),
         .executable(name: "ExampleServer", targets: ["ExampleServer"]),
-        .executable(name: "MJPEGBench", targets: ["MJPEGBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -77,14 +76,6 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
-            ]
-        ),
-        .executableTarget(
-            name: "MJPEGBench",
-            dependencies: [
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -22,10 +22,13 @@ TOOLS=.build/bench
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
+for tool in python3 curl "${CC:-cc}"; do
+    command -v "$tool" > /dev/null || { echo "make bench needs $tool (apt-get install ${tool/cc/gcc})" >&2 && exit 2; }
+done
 swift build -c release --product ExampleServer >&2
 mkdir -p "$TOOLS"
-cc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$TOOLS/fanout-floor" Benchmarks/Floor/fanout-floor.c
-cc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$TOOLS/mjpeg-load" Benchmarks/LoadClient/mjpeg-load.c -lm
+"${CC:-cc}" -std=gnu11 -O2 -Wall -Wextra -Werror -o "$TOOLS/fanout-floor" Benchmarks/Floor/fanout-floor.c
+"${CC:-cc}" -std=gnu11 -O2 -Wall -Wextra -Werror -o "$TOOLS/mjpeg-load" Benchmarks/LoadClient/mjpeg-load.c -lm
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 ticks_per_second=$(getconf CLK_TCK)
 
