@@ -10,6 +10,8 @@
 #                     frame) or 720 (1280x720, about 160 KB)
 #   RUN_SECONDS       seconds per run (15), of which WARM_UP (3) count for nothing
 #   BASELINE_SERVER   an older ExampleServer binary: adds its runs of BASELINE_CASES (480:500) to the table
+#   MALLOC_VIEWERS    viewers (500) for the count of the server's mallocs per viewer per frame, made at the end
+#                     when perf can probe libc's malloc (root, uprobes); 0 skips it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -159,3 +161,27 @@ echo "| FrameStream, idle, camera stopped | 0 | – | – | – | – | – | �
     "$(awk -v t=$((after - before)) -v hz="$ticks_per_second" 'BEGIN { printf "%.2f %%", t / hz / 10 * 100 }') |" \
     "– | – | – | $(peak_rss) |"
 stop_server
+
+# Allocations on the delivery path: the server's mallocs over 5 s at MALLOC_VIEWERS viewers, per viewer per frame
+# (perf's uprobe on libc's malloc; counted, not timed).
+malloc_viewers=${MALLOC_VIEWERS:-500}
+libc=$(ldd "$BIN/ExampleServer" | awk '/libc.so.6/ { print $3 }')
+if [ "$malloc_viewers" -gt 0 ] && command -v perf > /dev/null &&
+    { perf probe -q -x "$libc" malloc 2> /dev/null || perf list 2> /dev/null | grep probe_libc:malloc > /dev/null; }; then
+    frames=$(frames_for 480)
+    echo
+    for server in "$BIN/ExampleServer" ${BASELINE_SERVER:-}; do
+        start_server "$server" --port 0 --max-clients 5000 --log-level notice --camera emulated \
+            --frames-dir "$frames" --fps 30
+        "$TOOLS/mjpeg-load" --url "http://127.0.0.1:$server_port/cameras/emulated/stream" --clients "$malloc_viewers" \
+            --seconds 12 --warm-up 3 > /dev/null &
+        load=$!
+        sleep 5
+        perf stat -x, -e probe_libc:malloc -p "$server_pid" -o "$work/mallocs" -- sleep 5 > /dev/null 2>&1 || true
+        wait "$load"
+        stop_server
+        awk -F, -v v="$malloc_viewers" -v s="$server" '/probe_libc:malloc/ {
+            printf "%s: %.0f mallocs a second at %d viewers, %.2f per viewer per frame\n", s, $1 / 5, v, $1 / 5 / 30 / v }' \
+            "$work/mallocs"
+    done
+fi
