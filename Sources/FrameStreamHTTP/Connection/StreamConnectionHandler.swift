@@ -394,8 +394,11 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     /// Every `interval`, closes the connection if the viewer has taken nothing for `timeout`.
     private func scheduleStallCheck(every interval: TimeAmount, timeout: TimeAmount) {
         guard let context else { return }
-        stallCheck = context.eventLoop.assumeIsolated().scheduleTask(in: interval) { [weak self] in
-            guard let self, let context = self.context, self.stallCheck != nil else { return }
+        // The task holds the handler until it runs or is cancelled (``endStream()`` cancels it, and the handler's
+        // removal ends the stream). Not a weak reference: that would give every handler a side table, and make
+        // each retain of it on the write path slower.
+        stallCheck = context.eventLoop.assumeIsolated().scheduleTask(in: interval) { [self] in
+            guard let context = self.context, self.stallCheck != nil else { return }
             if let since = self.waitingSince, NIODeadline.now() - since >= timeout {
                 let reason =
                     "dropped: it accepted no data for \(Duration.nanoseconds(timeout.nanoseconds).secondsDescription)"
