@@ -430,28 +430,25 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     private func sendPending(context: ChannelHandlerContext) {
         guard case .streaming = mode, let part = pending else { return }
+        // HTTP/1: once the socket takes more; without a socket writer (HTTP/2): once the previous write completed.
+        guard socketWriter?.isWritable ?? !writeInFlight else { return }
+        pending = nil
+        statistics.partsSent += 1
+        statistics.bytesSent += part.readableBytes
         if let socketWriter {
-            guard socketWriter.isWritable else { return }
-            pending = nil
-            statistics.partsSent += 1
-            statistics.bytesSent += part.readableBytes
             socketWriter.write(part)
-        } else {
-            guard !writeInFlight else { return }
-            pending = nil
-            statistics.partsSent += 1
-            statistics.bytesSent += part.readableBytes
-            writeInFlight = true
-            waitingSince = waitingSince ?? .now()
-            let written = context.eventLoop.makePromise(of: Void.self)
-            written.futureResult.assumeIsolated().whenComplete { [weak self] _ in
-                guard let self else { return }
-                self.writeInFlight = false
-                self.waitingSince = nil
-                if let context = self.context { self.sendPending(context: context) }
-            }
-            context.writeAndFlush(wrapOutboundOut(.body(part)), promise: written)
+            return
         }
+        writeInFlight = true
+        waitingSince = waitingSince ?? .now()
+        let written = context.eventLoop.makePromise(of: Void.self)
+        written.futureResult.assumeIsolated().whenComplete { [weak self] _ in
+            guard let self else { return }
+            self.writeInFlight = false
+            self.waitingSince = nil
+            if let context = self.context { self.sendPending(context: context) }
+        }
+        context.writeAndFlush(wrapOutboundOut(.body(part)), promise: written)
     }
 
     /// Leaves the stream: unregisters from the hub and lets the response body finish, whose end closes the

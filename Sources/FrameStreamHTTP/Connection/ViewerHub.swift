@@ -148,22 +148,15 @@ final class ViewerHub: Sendable {
     private func deliverFrames(of subscription: FrameSubscription) async {
         var events = subscription.makeAsyncIterator()
         while let event = await events.nextEvent() {
-            let part: MJPEGPart
-            let sequence: UInt64
-            let isHeartbeat: Bool
+            let delivery: LoopFeed<StreamConnectionHandler>.Delivery
             switch event {
             case .frame(let frame):
-                (part, sequence, isHeartbeat) = (parts.part(for: frame), frame.sequence, false)
-                state.withLock { $0.lastPart = (part, sequence) }
+                delivery = .init(part: parts.part(for: frame), sequence: frame.sequence, isHeartbeat: false)
+                state.withLock { $0.lastPart = (delivery.part, delivery.sequence) }
             case .noNewFrame:
                 guard let last = state.withLock({ $0.lastPart }) else { continue }
-                (part, sequence, isHeartbeat) = (last.part, last.sequence, true)
+                delivery = .init(part: last.part, sequence: last.sequence, isHeartbeat: true)
             }
-            let delivery = LoopFeed<StreamConnectionHandler>.Delivery(
-                part: part,
-                sequence: sequence,
-                isHeartbeat: isHeartbeat
-            )
             for feed in state.withLock({ Array($0.feeds.values) }) {
                 feed.deliver(delivery)
             }
