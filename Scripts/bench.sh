@@ -48,6 +48,11 @@ start_server() {
     exit 1
 }
 
+# Starts an ExampleServer binary ($1) looping the frames in folder $2 at 30 fps, as the camera 'emulated'.
+start_framestream() {
+    start_server "$1" --port 0 --max-clients 5000 --log-level notice --camera emulated --frames-dir "$2" --fps 30
+}
+
 stop_server() {
     kill -TERM "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
@@ -132,8 +137,7 @@ run_case() {
     for server in $servers; do
         local label="FrameStream"
         [ "$server" != "$BIN/ExampleServer" ] && label="baseline"
-        start_server "$server" --port 0 --max-clients 5000 --log-level notice --camera emulated \
-            --frames-dir "$frames" --fps 30
+        start_framestream "$server" "$frames"
         measure /cameras/emulated/stream "$label, $name" "$viewers" "$slow" > "$work/run"
         stop_server
         with_ratios "$work/run" "$work/floor"
@@ -171,8 +175,7 @@ if [ "$malloc_viewers" -gt 0 ] && command -v perf > /dev/null &&
     frames=$(frames_for 480)
     echo
     for server in "$BIN/ExampleServer" ${BASELINE_SERVER:-}; do
-        start_server "$server" --port 0 --max-clients 5000 --log-level notice --camera emulated \
-            --frames-dir "$frames" --fps 30
+        start_framestream "$server" "$frames"
         "$TOOLS/mjpeg-load" --url "http://127.0.0.1:$server_port/cameras/emulated/stream" --clients "$malloc_viewers" \
             --seconds 12 --warm-up 3 > /dev/null &
         load=$!
