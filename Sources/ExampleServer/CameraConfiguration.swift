@@ -21,6 +21,8 @@ struct CameraConfiguration: Equatable, Sendable {
     var maxFps: Double?
     var heartbeat: Double = 5
     var stallTimeout: Double = 30
+    /// The users who may watch the camera; `nil` for every user.
+    var users: [String]?
 
     /// A value that cannot be used: the key (`maxFps`) and what it must be.
     struct Problem: Error, Equatable {
@@ -31,7 +33,7 @@ struct CameraConfiguration: Equatable, Sendable {
     /// The keys of a camera in a configuration file, in the order the README lists them.
     static let keys = [
         "driver", "device", "size", "fps", "quality", "framesDir", "command", "url", "idleTimeout", "maxClients",
-        "maxFps", "heartbeat", "stallTimeout",
+        "maxFps", "heartbeat", "stallTimeout", "users",
     ]
 
     /// The first value that cannot be used, if any.

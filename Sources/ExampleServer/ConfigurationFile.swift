@@ -123,6 +123,34 @@ enum ConfigurationFile {
                         throw fail(key, "must be trace, debug, info, notice, warning, error or critical, not '\(text)'")
                     }
                     server.logLevel = level
+                case "users":
+                    for (name, hash) in try mapping(value, "users", known: []) {
+                        server.users[name] = try string(hash, "users")
+                    }
+                case "tls":
+                    var files: [String: String] = [:]
+                    for (part, partValue) in try mapping(value, "tls", known: ["certificate", "key"]) {
+                        files[part] = try string(partValue, key)
+                    }
+                    guard let certificate = files["certificate"], let keyFile = files["key"] else {
+                        throw fail(
+                            key,
+                            "needs both certificate and key, such as tls: { certificate: cert.pem, key: key.pem }"
+                        )
+                    }
+                    server.tls = .init(certificate: certificate, key: keyFile)
+                case "signingKey": server.signingKey = try string(value, key)
+                case "signingKeyFile": server.signingKeyFile = try string(value, key)
+                case "allowOrigin": server.allowOrigin = try string(value, key)
+                case "maxStreamsPerAddress": server.maxStreamsPerAddress = try integer(value, key)
+                case "lockout":
+                    for (part, partValue) in try mapping(value, "lockout", known: ["failures", "window", "duration"]) {
+                        switch part {
+                        case "failures": server.lockoutFailures = try integer(partValue, key)
+                        case "window": server.lockoutWindow = try number(partValue, key)
+                        default: server.lockoutDuration = try number(partValue, key)
+                        }
+                    }
                 case "cameras":
                     sawCameras = true
                     for (name, cameraNode) in try mapping(value, "cameras", known: []) {
@@ -162,6 +190,13 @@ enum ConfigurationFile {
                 case "maxFps": camera.maxFps = try number(value, key)
                 case "heartbeat": camera.heartbeat = try number(value, key)
                 case "stallTimeout": camera.stallTimeout = try number(value, key)
+                case "users":
+                    guard let list = value.sequence else {
+                        throw fail(key, "must be a list of user names, such as users: [alice, bob]")
+                    }
+                    var users: [String] = []
+                    for item in list { users.append(try string(item, key)) }
+                    camera.users = users
                 default: break
                 }
             }

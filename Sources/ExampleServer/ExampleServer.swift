@@ -3,6 +3,9 @@ import FrameStream
 import FrameStreamHTTP
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
+import HummingbirdHTTP2
+import HummingbirdTLS
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -34,7 +37,11 @@ struct ExampleServer: AsyncParsableCommand {
 
             With --config FILE the cameras come from a YAML file (see the README); flags given on the command line \
             override the file's values, for every camera.
-            """
+
+            With users (--user, --users-file or users: in the file) every address but /healthz needs a user name \
+            and password; make a password's hash with `ExampleServer hash-password`.
+            """,
+        subcommands: [HashPassword.self]
     )
 
     @Option(help: "A YAML file with the server's settings and cameras; flags given here override its values.")
@@ -112,6 +119,33 @@ struct ExampleServer: AsyncParsableCommand {
     @Option(help: "A shell command that writes MJPEG to standard output, for the pipe driver.")
     var command: String?
 
+    @Option(
+        name: .customLong("user"),
+        help: """
+            A user who may watch, as NAME:HASH with a bcrypt hash from `ExampleServer hash-password` (repeatable). \
+            --users-file keeps the hashes out of the process list.
+            """
+    )
+    var users: [String] = []
+
+    @Option(help: "A file of users, one NAME:HASH per line (as `htpasswd -B` writes them).")
+    var usersFile: String?
+
+    @Option(help: "The TLS certificate chain (PEM): serves HTTPS, with HTTP/2 and HTTP/1.1, instead of HTTP.")
+    var tlsCert: String?
+
+    @Option(help: "The TLS private key (PEM) of --tls-cert.")
+    var tlsKey: String?
+
+    @Option(help: "A file with the key of signed links; made (readable by this user only) if it does not exist.")
+    var signingKeyFile: String?
+
+    @Option(help: "Lets pages of another web site fetch from this server (CORS): * or an origin such as https://a.b.")
+    var allowOrigin: String?
+
+    @Option(help: "The most open streams from one client address (default: no limit); more get 429.")
+    var maxStreamsPerAddress: Int?
+
     @Flag(help: "List the V4L2 capture devices (or only --device) with their formats, sizes and rates, and exit.")
     var listDevices = false
 
@@ -124,6 +158,12 @@ struct ExampleServer: AsyncParsableCommand {
     func validate() throws {
         var server = ServerConfiguration(cameras: [CameraConfiguration(name: name ?? "camera", driver: "")])
         apply(to: &server)
+        for user in users where ServerAccess.userEntry(user) == nil {
+            throw ValidationError("--user must be NAME:HASH, with a hash from `ExampleServer hash-password`")
+        }
+        if (tlsCert == nil) != (tlsKey == nil) {
+            throw ValidationError("--tls-cert and --tls-key go together: give both, or neither")
+        }
         if let (_, problem) = server.problem() {
             throw ValidationError("\(Self.flag(forKey: problem.key)) must be \(problem.expected)")
         }
@@ -151,6 +191,9 @@ struct ExampleServer: AsyncParsableCommand {
             server = ServerConfiguration(cameras: [CameraConfiguration(name: name ?? driver, driver: driver)])
         }
         apply(to: &server)
+        if let usersFile {
+            server.users.merge(try ServerAccess.usersFile(usersFile)) { _, fromFile in fromFile }
+        }
         // The flags were checked on their own: what is left is the file's.
         if let (camera, problem) = server.problem() {
             let error = ConfigurationFileError(
@@ -171,6 +214,16 @@ struct ExampleServer: AsyncParsableCommand {
         if let requestTimeout { server.requestTimeout = requestTimeout }
         if let maxConnections { server.maxConnections = maxConnections }
         if let logLevel { server.logLevel = logLevel }
+        for user in users {
+            if let (name, hash) = ServerAccess.userEntry(user) { server.users[name] = hash }
+        }
+        if let tlsCert, let tlsKey { server.tls = .init(certificate: tlsCert, key: tlsKey) }
+        if let signingKeyFile {
+            server.signingKeyFile = signingKeyFile
+            server.signingKey = nil
+        }
+        if let allowOrigin { server.allowOrigin = allowOrigin }
+        if let maxStreamsPerAddress { server.maxStreamsPerAddress = maxStreamsPerAddress }
         for index in server.cameras.indices {
             apply(to: &server.cameras[index])
         }
@@ -193,7 +246,12 @@ struct ExampleServer: AsyncParsableCommand {
 
     /// `--max-fps` for the key `maxFps`.
     static func flag(forKey key: String) -> String {
-        "--"
+        switch key {
+        case "users": return "--user"
+        case "tls": return "--tls-cert"
+        default: break
+        }
+        return "--"
             + key.reduce(into: "") { flag, character in
                 if character.isUppercase { flag += "-" + character.lowercased() } else { flag.append(character) }
             }
@@ -270,21 +328,64 @@ struct ExampleServer: AsyncParsableCommand {
             maximumConnections: DescriptorLimit.connections(server, descriptors: descriptors),
             logger: logger
         )
-        let router = Router()
+        let access = CameraAccess(
+            users: ServerAccess.users(server),
+            signingKey: try ServerAccess.signingKey(server, logger: logger),
+            configuration: .init(
+                loginThrottle: .init(
+                    maxFailures: server.lockoutFailures,
+                    window: .seconds(server.lockoutWindow),
+                    lockout: .seconds(server.lockoutDuration)
+                ),
+                maxStreamsPerAddress: server.maxStreamsPerAddress
+            ),
+            logger: logger
+        )
+        for warning in Self.accessWarnings(server) { logger.warning("\(warning)") }
+        let router = Router(context: CameraRequestContext.self)
         // A line per request once answered (streams log theirs when they end), in front of every route.
         router.add(middleware: AccessLogMiddleware())
-        router.addRoutes(index.routes())
+        if let origin = server.allowOrigin {
+            router.add(
+                middleware: CORSMiddleware(
+                    allowOrigin: origin == "*" ? .all : .custom(origin),
+                    allowHeaders: [.authorization],
+                    allowMethods: [.get, .head],
+                    allowCredentials: origin != "*"
+                )
+            )
+        }
+        // For load balancers and service managers: open to all, and says nothing about the cameras.
+        router.get("healthz") { _, _ in "ok\n" }
+        router.head("healthz") { _, _ in HTTPResponse.Status.ok }
+        let cameraRoutes = router.group().add(middleware: access.middleware(for: index))
+        cameraRoutes.addRoutes(index.routes(context: CameraRequestContext.self))
+        cameraRoutes.addRoutes(access.linkRoutes(for: index))
         let names = cameras.map(\.name)
+        // Hummingbird's idle timeout counts from the last request part: it is also the time allowed for a request's
+        // head, so a client that trickles its headers is closed too.
+        let requestTimeout = Duration.nanoseconds(Int64(server.requestTimeout * 1e9))
+        let channel = HTTP1Channel.Configuration(
+            additionalChannelHandlers: MJPEGEndpoints.connectionHandlers(limit: limit),
+            idleTimeout: .nanoseconds(Int64(server.requestTimeout * 1e9))
+        )
+        let httpServer: HTTPServerBuilder
+        if let tls = try server.tls.map(ServerAccess.tlsConfiguration) {
+            do {
+                httpServer = try .http2Upgrade(
+                    tlsConfiguration: tls,
+                    configuration: .init(idleTimeout: requestTimeout, streamConfiguration: channel)
+                )
+            } catch {
+                throw StartupError("cannot set up TLS: \(error)")
+            }
+        } else {
+            httpServer = .http1(configuration: channel)
+        }
+        let scheme = server.tls == nil ? "http" : "https"
         var app = Application(
             router: router,
-            server: .http1(
-                configuration: .init(
-                    additionalChannelHandlers: MJPEGEndpoints.connectionHandlers(limit: limit),
-                    // Hummingbird's idle timeout counts from the last request part: it is also the time allowed
-                    // for a request's head, so a client that trickles its headers is closed too.
-                    idleTimeout: .nanoseconds(Int64(server.requestTimeout * 1e9))
-                )
-            ),
+            server: httpServer,
             configuration: .init(address: .hostname(server.host, port: server.port), serverName: "FrameStream"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
@@ -292,7 +393,7 @@ struct ExampleServer: AsyncParsableCommand {
                     names.count == 1
                     ? "camera '\(names[0])'" : "\(names.count) cameras (\(names.joined(separator: ", ")))"
                 logger.notice(
-                    "serving \(what) at \(Self.address(host: server.host, port: port)) (press Ctrl-C to stop)"
+                    "serving \(what) at \(Self.address(scheme: scheme, host: server.host, port: port)) (press Ctrl-C to stop)"
                 )
             },
             logger: logger
@@ -310,13 +411,31 @@ struct ExampleServer: AsyncParsableCommand {
 
     /// Where a person can open the server: `http://127.0.0.1:5000/`, or for a wildcard address the port on every
     /// interface with a local address to try.
-    static func address(host: String, port: Int) -> String {
+    static func address(scheme: String = "http", host: String, port: Int) -> String {
         switch host {
         case "0.0.0.0", "::", "[::]", "*":
-            "http://<this machine's address>:\(port)/ (all interfaces; on this machine http://127.0.0.1:\(port)/)"
+            "\(scheme)://<this machine's address>:\(port)/ (all interfaces; on this machine \(scheme)://127.0.0.1:\(port)/)"
         default:
-            host.contains(":") ? "http://[\(host)]:\(port)/" : "http://\(host):\(port)/"
+            host.contains(":") ? "\(scheme)://[\(host)]:\(port)/" : "\(scheme)://\(host):\(port)/"
         }
+    }
+
+    /// What to tell at start about a server reachable from other machines without users or without TLS.
+    static func accessWarnings(_ server: ServerConfiguration) -> [String] {
+        guard !ServerAccess.isLoopback(server.host) else { return [] }
+        if server.users.isEmpty {
+            return [
+                "no users are configured and the server listens on \(server.host): anyone who can reach it can watch "
+                    + "the cameras (add users: see the README)"
+            ]
+        }
+        if server.tls == nil {
+            return [
+                "users are configured but TLS is not: passwords and pictures cross the network unencrypted "
+                    + "(add tls: or --tls-cert and --tls-key)"
+            ]
+        }
+        return []
     }
 
     /// Runs the command; an error at start is one line on standard error and a non-zero exit status.

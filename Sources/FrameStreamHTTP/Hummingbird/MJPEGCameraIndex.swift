@@ -1,5 +1,6 @@
 import Foundation
 public import Hummingbird
+import HummingbirdAuth
 
 /// The routes of a server with several cameras: each camera's routes under `cameras/NAME/`, one page with every
 /// camera, the status of all of them, and the first camera at the single-camera addresses that dashboards use.
@@ -57,11 +58,11 @@ public struct MJPEGCameraIndex: Sendable {
             routes.addRoutes(camera.endpoints.routes(context: Context.self), atPath: "cameras/\(camera.name)")
         }
         routes.addRoutes(cameras[0].endpoints.routes(context: Context.self, page: false, status: false))
-        routes.getAndHead("") { request -> Response in
+        routes.getAndHead("") { request, context -> Response in
             let action = request.uri.queryParameters.get("action")
             switch MJPEGAction(query: action) {
             case nil:
-                return page(for: request)
+                return page(for: request, viewer: Self.viewer(in: context))
             case .stream(let index):
                 guard let camera = camera(index) else { break }
                 return camera.endpoints.streamResponse(for: request)
@@ -73,17 +74,26 @@ public struct MJPEGCameraIndex: Sendable {
             }
             return MJPEGEndpoints.badRequest(MJPEGAction.unknown(action ?? "", cameras: cameras.count))
         }
-        routes.getAndHead("status") { _ in statusResponse() }
+        routes.getAndHead("status") { _, context in statusResponse(viewer: Self.viewer(in: context)) }
         return routes
     }
 
-    /// The page with every camera, or with one camera its own page.
-    public func page(for request: Request) -> Response {
+    /// The viewer that ``CameraAccessMiddleware`` let in, if the context has one.
+    private static func viewer(in context: some RequestContext) -> CameraViewer? {
+        (context as? any AuthRequestContext<CameraViewer>)?.identity
+    }
+
+    /// The page with every camera (that `viewer` may watch), or with one camera its own page.
+    public func page(for request: Request, viewer: CameraViewer? = nil) -> Response {
         guard cameras.count > 1 else { return cameras[0].endpoints.page(for: request) }
         let base = CameraPage.base(of: request.uri.path)
+        let visible = cameras.filter { viewer?.mayWatch($0.name) ?? true }
+        guard !visible.isEmpty else {
+            return CameraAccess.plain(.forbidden, "user '\(viewer?.name ?? "")' may watch none of these cameras")
+        }
         let html = CameraGridPage.html(
             title: title,
-            cameras: cameras.map { (name: $0.name, path: "\(base)cameras/\($0.name)/") }
+            cameras: visible.map { (name: $0.name, path: "\(base)cameras/\($0.name)/") }
         )
         return Response(
             status: .ok,
@@ -92,11 +102,13 @@ public struct MJPEGCameraIndex: Sendable {
         )
     }
 
-    /// Every camera's status by name as JSON, or with one camera its own status.
-    public func statusResponse() -> Response {
+    /// Every camera's status by name as JSON (of the cameras `viewer` may watch), or with one camera its own
+    /// status.
+    public func statusResponse(viewer: CameraViewer? = nil) -> Response {
         guard cameras.count > 1 else { return cameras[0].endpoints.statusResponse() }
+        let visible = cameras.filter { viewer?.mayWatch($0.name) ?? true }
         let status = CameraIndexStatus(
-            cameras: Dictionary(uniqueKeysWithValues: cameras.map { ($0.name, $0.endpoints.status()) })
+            cameras: Dictionary(uniqueKeysWithValues: visible.map { ($0.name, $0.endpoints.status()) })
         )
         return MJPEGEndpoints.jsonResponse(status)
     }

@@ -1,0 +1,48 @@
+public import Crypto
+import Foundation
+import HummingbirdBasicAuth
+import HummingbirdBcrypt
+import Synchronization
+
+/// Checks passwords against bcrypt hashes, and remembers a good one for a while, so that a browser, which sends its
+/// password with every request, does not cost a bcrypt computation (about a quarter of a second of CPU at cost 12)
+/// per snapshot or stream.
+///
+/// What is remembered is an HMAC of the user name and password with a key made at random when the process starts,
+/// never the password; a wrong password is checked with bcrypt every time.
+final class VerifiedPasswords: Sendable {
+    private let hashes: [String: String]
+    private let lifetime: Duration
+    private let uptime: @Sendable () -> Duration
+    private let key = SymmetricKey(size: .bits256)
+    private let remembered = Mutex<[String: (code: Data, until: Duration)]>([:])
+    /// A hash to check unknown users against, so that they take as long as known ones.
+    private let unknownUserHash: String
+
+    init(hashes: [String: String], lifetime: Duration, uptime: @escaping @Sendable () -> Duration) {
+        self.hashes = hashes
+        self.lifetime = lifetime
+        self.uptime = uptime
+        // The same cost as the users' own hashes, so that an unknown name answers as slowly as a known one.
+        let cost = hashes.values.compactMap { UInt8($0.dropFirst(4).prefix(2)) }.max() ?? 12
+        self.unknownUserHash = Bcrypt.hash(UUID().uuidString, cost: min(max(cost, 4), 31))
+    }
+
+    /// Whether `password` is `user`'s.
+    func verify(user: String, password: String) async throws -> Bool {
+        let code = Data(HMAC<SHA256>.authenticationCode(for: Data("\(user)\u{0}\(password)".utf8), using: key))
+        let now = uptime()
+        let known = remembered.withLock { remembered -> Bool in
+            guard let entry = remembered[user], entry.until > now else { return false }
+            return entry.code == code
+        }
+        if known { return true }
+        guard let hash = hashes[user] else {
+            _ = try await BcryptPasswordVerifier().verifyPassword(password, createsHash: unknownUserHash)
+            return false
+        }
+        guard try await BcryptPasswordVerifier().verifyPassword(password, createsHash: hash) else { return false }
+        remembered.withLock { $0[user] = (code, uptime() + lifetime) }
+        return true
+    }
+}
