@@ -9,6 +9,7 @@ import InMemoryLogging
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import ServiceLifecycle
 import Testing
 
@@ -31,6 +32,8 @@ struct LiveServer {
     let endpointsList: [MJPEGEndpoints]
     let clock: ManualClock
     let port: Int
+    /// `http`, or `https` with TLS.
+    let scheme: String
     let client: HTTPClient
     let group: ServiceGroup
 
@@ -39,7 +42,7 @@ struct LiveServer {
         await group.triggerGracefulShutdown()
     }
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    var baseURL: String { "\(scheme)://127.0.0.1:\(port)" }
 
     /// Runs `body` against a server, then shuts the server down gracefully; returns once the server has stopped.
     /// - Parameters:
@@ -48,6 +51,7 @@ struct LiveServer {
     ///   - runsBroadcasters: whether the broadcasters run as services (or the test runs them itself).
     ///   - runsEndpoints: whether the endpoints run as a service, as they should.
     ///   - http2: serve HTTP/2 without TLS (prior knowledge) instead of HTTP/1.1.
+    ///   - tls: serve HTTPS with this configuration, offering HTTP/2 and HTTP/1.1 by ALPN, instead of HTTP.
     ///   - connectionIdleTimeout: Hummingbird's `idleTimeout` for connections.
     ///   - connectionLimit: the cap on open connections, if any.
     ///   - mount: adds the cameras' routes to the router; by default the first camera's at its root.
@@ -61,6 +65,7 @@ struct LiveServer {
         runsBroadcasters: Bool = true,
         runsEndpoints: Bool = true,
         http2: Bool = false,
+        tls: TLSConfiguration? = nil,
         connectionIdleTimeout: TimeAmount? = nil,
         connectionLimit: ConnectionLimit? = nil,
         logger: Logger = quietLogger,
@@ -80,6 +85,7 @@ struct LiveServer {
             runsBroadcasters: runsBroadcasters,
             runsEndpoints: runsEndpoints,
             http2: http2,
+            tls: tls,
             connectionIdleTimeout: connectionIdleTimeout,
             connectionLimit: connectionLimit,
             logger: logger,
@@ -104,6 +110,7 @@ struct LiveServer {
         runsBroadcasters: Bool = true,
         runsEndpoints: Bool = true,
         http2: Bool = false,
+        tls: TLSConfiguration? = nil,
         connectionIdleTimeout: TimeAmount? = nil,
         connectionLimit: ConnectionLimit? = nil,
         logger: Logger = quietLogger,
@@ -139,10 +146,17 @@ struct LiveServer {
             additionalChannelHandlers: handlers,
             idleTimeout: connectionIdleTimeout
         )
+        let server: HTTPServerBuilder =
+            if let tls {
+                try .http2Upgrade(tlsConfiguration: tls, configuration: .init(streamConfiguration: channel))
+            } else if http2 {
+                .plaintextHTTP2(configuration: .init(streamConfiguration: channel))
+            } else {
+                .http1(configuration: channel)
+            }
         var app = Application(
             router: router,
-            server: http2
-                ? .plaintextHTTP2(configuration: .init(streamConfiguration: channel)) : .http1(configuration: channel),
+            server: server,
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in
                 portSink.yield(channel.localAddress?.port ?? 0)
@@ -155,7 +169,10 @@ struct LiveServer {
             if runsEndpoints { app.addServices(endpoints) }
         }
         let group = ServiceGroup(services: [app], logger: quietLogger)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        // Trusts any certificate: the tests' servers make their own.
+        var clientTLS = TLSConfiguration.makeClientConfiguration()
+        clientTLS.certificateVerification = .none
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: clientTLS))
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             defer { tasks.cancelAll() }
@@ -167,6 +184,7 @@ struct LiveServer {
                 endpointsList: endpointsList,
                 clock: clock,
                 port: port,
+                scheme: tls == nil ? "http" : "https",
                 client: client,
                 group: group
             )

@@ -1,0 +1,383 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import FrameStream
+import FrameStreamHTTP
+import FrameStreamTesting
+import Hummingbird
+import HummingbirdBcrypt
+import InMemoryLogging
+import Logging
+import NIOHTTP1
+import Synchronization
+import Testing
+
+/// Users, per-camera access, signed links, the lockout and the per-address stream limit, through real requests.
+@Suite(.timeLimit(.minutes(1)))
+struct AccessControlTests {
+    static let alicePassword = "alice's password"
+    static let bobPassword = "bob:has a colon"
+    // Cost 4, the lowest, keeps the tests fast; the server checks any cost the same way.
+    static let aliceHash = Bcrypt.hash(alicePassword, cost: 4)
+    static let bobHash = Bcrypt.hash(bobPassword, cost: 4)
+    static let alice = basic("alice", alicePassword)
+    static let bob = basic("bob", bobPassword)
+
+    static func basic(_ user: String, _ password: String) -> [(String, String)] {
+        [("authorization", "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())]
+    }
+
+    /// A test's server: two cameras (`front`, only for alice, and `back`, for every user) behind the access rules.
+    struct Server {
+        let live: LiveServer
+        let access: CameraAccess
+        let wallClock: WallClock
+        let uptime: ManualClock
+
+        /// Sends a request while the cameras send frames, so that snapshots find one.
+        func get(
+            _ path: String,
+            _ headers: [(String, String)] = []
+        ) async throws -> (
+            status: Int, headers: [String: String], body: String
+        ) {
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask {
+                    while !Task.isCancelled {
+                        for camera in live.cameras { camera.send(testImage(1, size: 1000)) }
+                        try await Task.sleep(for: .milliseconds(10))
+                    }
+                }
+                defer { tasks.cancelAll() }
+                let response = try await live.get(path, headers: headers)
+                return (response.status, response.headers, String(decoding: response.body, as: UTF8.self))
+            }
+        }
+
+        /// Asks for the links of a camera as a user.
+        func links(_ camera: String, _ headers: [(String, String)], expires: Int = 3600) async throws -> StreamLinks {
+            let response = try await live.get("/cameras/\(camera)/link?expires=\(expires)", headers: headers)
+            #expect(response.status == 200, "\(String(decoding: response.body, as: UTF8.self))")
+            return try JSONDecoder().decode(StreamLinks.self, from: Data(response.body))
+        }
+    }
+
+    static func run(
+        users: CameraUsers = CameraUsers(
+            passwordHashes: ["alice": aliceHash, "bob": bobHash],
+            camerasUsers: ["front": ["alice"]]
+        ),
+        signingKey: SymmetricKey = SymmetricKey(size: .bits256),
+        configuration: CameraAccess.Configuration = .init(
+            loginThrottle: .init(slowdownStep: .zero, maxSlowdown: .zero)
+        ),
+        logger: Logger = quietLogger,
+        _ body: @Sendable (Server) async throws -> Void
+    ) async throws {
+        let wallClock = WallClock()
+        let uptime = ManualClock()
+        let access = CameraAccess(
+            users: users,
+            signingKey: signingKey,
+            configuration: configuration,
+            now: { wallClock.now },
+            uptime: { uptime.now.offset },
+            logger: logger
+        )
+        try await LiveServer.run(
+            context: CameraRequestContext.self,
+            cameras: 2,
+            endpoints: .init(snapshotTimeout: .seconds(5)),
+            logger: logger,
+            mount: { router, endpoints in
+                let index = MJPEGCameraIndex(cameras: [
+                    .init(name: "front", endpoints: endpoints[0]), .init(name: "back", endpoints: endpoints[1]),
+                ])
+                router.get("healthz") { _, _ in "ok\n" }
+                let cameras = router.group().add(middleware: access.middleware(for: index))
+                cameras.addRoutes(index.routes(context: CameraRequestContext.self))
+                cameras.addRoutes(access.linkRoutes(for: index))
+            }
+        ) { live in
+            try await body(Server(live: live, access: access, wallClock: wallClock, uptime: uptime))
+        }
+    }
+
+    /// Every route of the index, with the camera it is about (`nil`: none in particular).
+    static let routes: [(path: String, camera: String?)] = [
+        ("/", nil), ("/status", nil), ("/cameras/front/", "front"), ("/cameras/front/status", "front"),
+        ("/cameras/front/snapshot.jpg", "front"), ("/cameras/front/snapshot", "front"),
+        ("/cameras/front/?action=snapshot", "front"), ("/cameras/front/link", "front"),
+        ("/cameras/back/", "back"), ("/cameras/back/snapshot.jpg", "back"), ("/cameras/back/link", "back"),
+        ("/snapshot.jpg", "front"), ("/snapshot", "front"), ("/?action=snapshot", "front"),
+        ("/?action=snapshot_1", "back"),
+    ]
+
+    @Test func withoutUsersEveryRouteIsOpen() async throws {
+        try await Self.run(users: CameraUsers()) { server in
+            for (path, _) in Self.routes {
+                #expect(try await server.get(path).status == 200, "\(path)")
+            }
+            let links = try await server.links("front", [])
+            #expect(
+                links
+                    == StreamLinks(
+                        stream: "/cameras/front/stream",
+                        snapshot: "/cameras/front/snapshot.jpg",
+                        expires: nil
+                    )
+            )
+        }
+    }
+
+    @Test func withUsersEveryRouteButHealthzNeedsAPasswordAndEachCameraItsUsers() async throws {
+        try await Self.run { server in
+            #expect(try await server.get("/healthz").status == 200)
+            for (path, camera) in Self.routes {
+                let anonymous = try await server.get(path)
+                #expect(anonymous.status == 401, "\(path)")
+                #expect(anonymous.headers["www-authenticate"] == "Basic realm=\"FrameStream\", charset=\"UTF-8\"")
+                let wrong = try await server.get(path, Self.basic("alice", "wrong"))
+                #expect(wrong.status == 401, "\(path)")
+                // A good password clears the address's failures, so the lockout never comes here.
+                #expect(try await server.get(path, Self.alice).status == 200, "\(path)")
+                let bob = try await server.get(path, Self.bob)
+                #expect(bob.status == (camera == "front" ? 403 : 200), "\(path): \(bob.body)")
+            }
+        }
+    }
+
+    @Test func streamsNeedAPasswordToo() async throws {
+        try await Self.run { server in
+            for path in [
+                "/cameras/front/stream", "/cameras/back/video_feed", "/video_feed", "/stream", "/?action=stream",
+            ] {
+                #expect(try await server.live.get(path, method: .HEAD).status == 401, "\(path)")
+            }
+            #expect(try await server.live.get("/cameras/front/stream", method: .HEAD, headers: Self.bob).status == 403)
+            var viewer = try await server.live.openStream("/cameras/front/stream", headers: Self.alice)
+            #expect(viewer.status == 200)
+            await server.live.cameras[0].waitForStarts(1)
+            server.live.cameras[0].send(testImage(7))
+            #expect(try await viewer.nextPart()?.sequence == 1)
+        }
+    }
+
+    @Test func thePageAndStatusOfSeveralCamerasShowOnlyTheUsersCameras() async throws {
+        try await Self.run { server in
+            let alicePage = try await server.get("/", Self.alice).body
+            let bobPage = try await server.get("/", Self.bob).body
+            #expect(alicePage.contains("cameras/front/") && alicePage.contains("cameras/back/"))
+            #expect(!bobPage.contains("cameras/front/") && bobPage.contains("cameras/back/"))
+            let bobStatus = try JSONDecoder().decode(
+                CameraIndexStatus.self,
+                from: Data(try await server.get("/status", Self.bob).body.utf8)
+            )
+            #expect(Set(bobStatus.cameras.keys) == ["back"])
+        }
+    }
+
+    @Test func aSignedLinkWorksWithoutAPasswordUntilItExpires() async throws {
+        try await Self.run { server in
+            let links = try await server.links("front", Self.alice, expires: 60)
+            let now = Int(server.wallClock.now.timeIntervalSince1970)
+            #expect(links.expires == now + 60 || links.expires == now + 61)
+            #expect(links.snapshot.hasPrefix("/cameras/front/snapshot.jpg?exp=\(links.expires ?? 0)&sig="))
+            #expect(links.stream.hasPrefix("/cameras/front/stream?exp=\(links.expires ?? 0)&sig="))
+            #expect(try await server.get(links.snapshot).status == 200)
+            var viewer = try await server.live.openStream(links.stream)
+            #expect(viewer.status == 200)
+            await server.live.cameras[0].waitForStarts(1)
+            server.live.cameras[0].send(testImage(1))
+            #expect(try await viewer.nextPart()?.sequence == 1)
+            // Past its expiry the link opens nothing new, but the stream it opened keeps running.
+            server.wallClock.advance(by: 61)
+            let expired = try await server.get(links.snapshot)
+            #expect(expired.status == 403)
+            #expect(expired.body.contains("expired"))
+            #expect(try await server.live.get(links.stream, method: .HEAD).status == 403)
+            server.live.cameras[0].send(testImage(2))
+            #expect(try await viewer.nextPart()?.sequence == 2)
+        }
+    }
+
+    @Test func aTamperedOrForeignLinkIsRefused() async throws {
+        try await Self.run { server in
+            let links = try await server.links("back", Self.bob)
+            let expires = links.expires ?? 0
+            let signature = String(links.snapshot.split(separator: "sig=")[1])
+            var flipped = Array(signature)
+            flipped[5] = flipped[5] == "A" ? "B" : "A"
+            let tampered: [String] = [
+                "/cameras/back/snapshot.jpg?exp=\(expires)&sig=\(String(flipped))",
+                "/cameras/back/snapshot.jpg?exp=\(expires + 1000)&sig=\(signature)",
+                "/cameras/back/snapshot.jpg?exp=\(expires)&sig=",
+                "/cameras/back/snapshot.jpg?sig=\(signature)",
+                "/cameras/back/snapshot.jpg?exp=\(expires)&sig=%%%%",
+                // Another path: the stream's signature on the snapshot, the snapshot's on another camera.
+                "/cameras/back/snapshot.jpg?" + links.stream.split(separator: "?")[1],
+                "/cameras/front/snapshot.jpg?exp=\(expires)&sig=\(signature)",
+                "/snapshot.jpg?exp=\(expires)&sig=\(signature)",
+            ]
+            for path in tampered {
+                let answer = try await server.get(path)
+                #expect(answer.status == 403, "\(path): \(answer.status)")
+            }
+            // The same signature on a route that is neither a stream nor a snapshot counts for nothing: a password
+            // is needed there.
+            #expect(try await server.get("/cameras/back/status?exp=\(expires)&sig=\(signature)").status == 401)
+            #expect(try await server.get(links.snapshot).status == 200)
+        }
+    }
+
+    @Test func aLinkCannotMakeLinksAndBadExpiriesAreRefused() async throws {
+        try await Self.run { server in
+            let links = try await server.links("back", Self.bob)
+            let query = links.snapshot.split(separator: "?")[1]
+            // The signature is for the snapshot's path, not for the link route.
+            #expect(try await server.get("/cameras/back/link?\(query)").status == 401)
+            for expires in ["0", "-5", "abc", "31622401", "99999999999999999999"] {
+                let answer = try await server.get("/cameras/back/link?expires=\(expires)", Self.bob)
+                #expect(answer.status == 400, "\(expires)")
+                #expect(answer.body.contains("expires must be"))
+            }
+        }
+    }
+
+    @Test func aNewKeyInvalidatesEveryLink() async throws {
+        let key = SymmetricKey(size: .bits256)
+        let link = SharedText()
+        try await Self.run(signingKey: key) { server in
+            let links = try await server.links("back", Self.bob)
+            link.set(links.snapshot)
+            #expect(try await server.get(links.snapshot).status == 200)
+        }
+        try await Self.run(signingKey: key) { server in
+            let answer = try await server.get(link.value)
+            #expect(answer.status == 200, "the same key keeps links working")
+        }
+        try await Self.run(signingKey: SymmetricKey(size: .bits256)) { server in
+            let answer = try await server.get(link.value)
+            #expect(answer.status == 403)
+        }
+        // Removing the user who made a link ends it too.
+        try await Self.run(
+            users: CameraUsers(passwordHashes: ["alice": Self.aliceHash]),
+            signingKey: key
+        ) { server in
+            let answer = try await server.get(link.value)
+            #expect(answer.status == 403)
+        }
+    }
+
+    @Test func repeatedFailuresLockTheAddressOutUntilTheLockoutEnds() async throws {
+        let (logger, log) = recordingLogger()
+        try await Self.run(
+            configuration: .init(
+                loginThrottle: .init(
+                    maxFailures: 4,
+                    window: .seconds(60),
+                    lockout: .seconds(120),
+                    slowdownStep: .zero,
+                    maxSlowdown: .zero
+                )
+            ),
+            logger: logger
+        ) { server in
+            for _ in 1...3 {
+                #expect(try await server.get("/status", Self.basic("alice", "guess")).status == 401)
+            }
+            let locked = try await server.get("/status", Self.basic("alice", "guess"))
+            #expect(locked.status == 429)
+            #expect(locked.headers["retry-after"] == "120")
+            // Locked out, even the right password is not checked.
+            #expect(try await server.get("/status", Self.alice).status == 429)
+            #expect(try await server.get("/healthz").status == 200)
+            server.uptime.advance(by: .seconds(119))
+            #expect(try await server.get("/status", Self.alice).headers["retry-after"] == "1")
+            server.uptime.advance(by: .seconds(1))
+            #expect(try await server.get("/status", Self.alice).status == 200)
+            // Failures that are older than the window do not add up.
+            for _ in 1...3 {
+                #expect(try await server.get("/status", Self.basic("bob", "guess")).status == 401)
+                server.uptime.advance(by: .seconds(30))
+            }
+            #expect(try await server.get("/status", Self.basic("bob", "guess")).status == 401)
+        }
+        let warnings = log.entries.filter { $0.level == .warning }.map { "\($0.message) \($0.metadata)" }
+        #expect(warnings.filter { $0.contains("login failed") }.count == 8)
+        #expect(warnings.contains { $0.contains("locking the address out for 120 s after 4 failures") })
+        #expect(warnings.allSatisfy { $0.contains("127.0.0.1") && $0.contains("user") })
+        #expect(!warnings.contains { $0.contains("guess") })
+    }
+
+    @Test func anAddressMayHoldNoMoreStreamsThanItsLimit() async throws {
+        try await Self.run(
+            users: CameraUsers(),
+            configuration: .init(maxStreamsPerAddress: 2)
+        ) { server in
+            let first = try await server.live.openStream("/cameras/front/stream")
+            let second = try await server.live.openStream("/cameras/back/stream")
+            #expect(first.status == 200 && second.status == 200)
+            let third = try await server.live.get("/cameras/front/stream")
+            #expect(third.status == 429)
+            #expect(String(decoding: third.body, as: UTF8.self).contains("too many streams from this address (2)"))
+            // Snapshots and HEAD are not streams.
+            #expect(try await server.get("/cameras/front/snapshot.jpg").status == 200)
+            #expect(try await server.live.get("/cameras/front/stream", method: .HEAD).status == 200)
+            _ = consume first
+            // The limit frees up when a stream ends.
+            var freed = false
+            for _ in 0..<200 where !freed {
+                try await Task.sleep(for: .milliseconds(20))
+                let response = try await server.live.client.execute(
+                    .init(url: server.live.baseURL + "/cameras/front/stream"),
+                    timeout: .seconds(5)
+                )
+                freed = response.status == .ok
+            }
+            #expect(freed)
+            withExtendedLifetime(second) {}
+        }
+    }
+
+    @Test func noPasswordHashOrKeyAppearsInLogsOrAnswers() async throws {
+        let (logger, log) = recordingLogger()
+        let keyText = "a signing key that must stay secret"
+        try await Self.run(signingKey: SymmetricKey(data: Data(keyText.utf8)), logger: logger) { server in
+            var bodies: [String] = []
+            for (path, _) in Self.routes {
+                bodies.append(try await server.get(path).body)
+                bodies.append(try await server.get(path, Self.basic("alice", Self.bobPassword)).body)
+                bodies.append(try await server.get(path, Self.alice).body)
+            }
+            let everything = bodies.joined() + log.entries.map { "\($0.message) \($0.metadata)" }.joined()
+            for secret in [Self.alicePassword, Self.bobPassword, Self.aliceHash, Self.bobHash, keyText] {
+                #expect(!everything.contains(secret))
+            }
+            #expect(!"\(server.access.users)".contains(Self.aliceHash))
+        }
+    }
+}
+
+/// A wall clock that a test sets.
+final class WallClock: Sendable {
+    private let time = Mutex(Date())
+
+    var now: Date { time.withLock { $0 } }
+
+    func advance(by seconds: TimeInterval) {
+        time.withLock { $0 += seconds }
+    }
+}
+
+/// Text that one part of a test sets and another reads.
+final class SharedText: Sendable {
+    private let text = Mutex("")
+
+    var value: String { text.withLock { $0 } }
+
+    func set(_ value: String) {
+        text.withLock { $0 = value }
+    }
+}
