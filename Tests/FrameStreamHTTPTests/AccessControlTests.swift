@@ -84,20 +84,21 @@ struct AccessControlTests {
             uptime: { uptime.now.offset },
             logger: logger
         )
+        let mount: @Sendable (Router<CameraRequestContext>, [MJPEGEndpoints]) -> Void = { router, endpoints in
+            let index = MJPEGCameraIndex(cameras: [
+                .init(name: "front", endpoints: endpoints[0]), .init(name: "back", endpoints: endpoints[1]),
+            ])
+            router.get("healthz") { _, _ in "ok\n" }
+            let cameras = router.group().add(middleware: access.middleware(for: index))
+            cameras.addRoutes(index.routes(context: CameraRequestContext.self))
+            cameras.addRoutes(access.linkRoutes(for: index))
+        }
         try await LiveServer.run(
             context: CameraRequestContext.self,
             cameras: 2,
             endpoints: .init(snapshotTimeout: .seconds(5)),
             logger: logger,
-            mount: { router, endpoints in
-                let index = MJPEGCameraIndex(cameras: [
-                    .init(name: "front", endpoints: endpoints[0]), .init(name: "back", endpoints: endpoints[1]),
-                ])
-                router.get("healthz") { _, _ in "ok\n" }
-                let cameras = router.group().add(middleware: access.middleware(for: index))
-                cameras.addRoutes(index.routes(context: CameraRequestContext.self))
-                cameras.addRoutes(access.linkRoutes(for: index))
-            }
+            mount: mount
         ) { live in
             try await body(Server(live: live, access: access, wallClock: wallClock, uptime: uptime))
         }
