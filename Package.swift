@@ -103,7 +103,9 @@ let package = Package(
         .testTarget(
             name: "ExampleServerTests",
             dependencies: [
-                "ExampleServer", "FrameStream", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "ExampleServer", "FrameStream", "FrameStreamHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import Testing
 
 #if canImport(Glibc)
@@ -17,10 +18,12 @@ final class StandInServer {
 
     let folder: String
     let port: Int
+    /// `http`, or `https` when the server was given a certificate.
+    let scheme: String
     let client: HTTPClient
     private let process: Process
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    var baseURL: String { "\(scheme)://127.0.0.1:\(port)" }
     var controlFolder: String { folder + "/control" }
     var eventLog: String { folder + "/events.log" }
 
@@ -59,10 +62,12 @@ final class StandInServer {
         try process.run()
         // Wait for the line that says where it listens; the server is another process, so the log is all there is.
         var found: Int?
+        var scheme = "http"
         for _ in 0..<600 where found == nil && process.isRunning {
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            if let range = text.range(of: "at http://127.0.0.1:") {
+            if let range = text.range(of: "://127.0.0.1:"), let at = text.range(of: " at http") {
                 found = Int(text[range.upperBound...].prefix { $0.isNumber })
+                scheme = text[at.upperBound...].hasPrefix("s://") ? "https" : "http"
             } else {
                 usleep(20_000)
             }
@@ -74,7 +79,11 @@ final class StandInServer {
             )
         }
         port = found
-        client = HTTPClient(eventLoopGroupProvider: .singleton)
+        self.scheme = scheme
+        // Trusts any certificate: the tests make their own.
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .none
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
     }
 
     /// Where `make test` puts the test bundle, ExampleServer and the stand-in.
@@ -91,8 +100,10 @@ final class StandInServer {
         try? FileManager.default.removeItem(atPath: folder)
     }
 
-    func get(_ path: String) async throws -> (status: Int, body: [UInt8]) {
-        let response = try await client.execute(HTTPClientRequest(url: baseURL + path), timeout: .seconds(30))
+    func get(_ path: String, headers: [(String, String)] = []) async throws -> (status: Int, body: [UInt8]) {
+        var request = HTTPClientRequest(url: baseURL + path)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        let response = try await client.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 10 << 20)
         return (Int(response.status.code), Array(buffer: body))
     }

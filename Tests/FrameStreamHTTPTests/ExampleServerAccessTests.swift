@@ -1,0 +1,129 @@
+import Foundation
+import HummingbirdBcrypt
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real ExampleServer with users, links and TLS, the way people run it.
+@Suite(.timeLimit(.minutes(1)))
+struct ExampleServerAccessTests {
+    /// Runs `ExampleServer hash-password` with `input` on a pipe.
+    static func hashPassword(
+        _ input: String,
+        arguments: [String] = []
+    ) throws -> (
+        status: Int32, output: String, errors: String
+    ) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: StandInServer.products + "/ExampleServer")
+        process.arguments = ["hash-password"] + arguments
+        let (standardInput, output, errors) = (Pipe(), Pipe(), Pipe())
+        process.standardInput = standardInput
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        standardInput.fileHandleForWriting.write(Data(input.utf8))
+        try standardInput.fileHandleForWriting.close()
+        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let outputText = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, outputText, errorText)
+    }
+
+    @Test func hashPasswordReadsOneLineFromAPipeWithoutItsNewline() throws {
+        let (status, output, errors) = try Self.hashPassword(
+            "correct horse\nsecond line\n",
+            arguments: ["--cost", "5"]
+        )
+        #expect(status == 0, "\(errors)")
+        let hash = output.trimmingCharacters(in: .newlines)
+        #expect(hash.hasPrefix("$2b$05$") && hash.count == 60, "\(output)")
+        #expect(Bcrypt.verify("correct horse", hash: hash))
+        #expect(!Bcrypt.verify("correct horse\n", hash: hash))
+        for (input, expected) in [("", "no password on standard input"), ("\n", "the password is empty")] {
+            let empty = try Self.hashPassword(input)
+            #expect(empty.status != 0)
+            #expect(empty.errors.contains(expected), "\(empty.errors)")
+        }
+        #expect(try Self.hashPassword(String(repeating: "x", count: 73) + "\n").errors.contains("longer than 72 bytes"))
+    }
+
+    @Test func certificateProblemsStopTheServerAtStart() throws {
+        let folder = NSTemporaryDirectory() + "framestream-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let one = try TestCertificate().write(to: folder)
+        let otherFolder = folder + "/other"
+        try FileManager.default.createDirectory(atPath: otherFolder, withIntermediateDirectories: true)
+        let other = try TestCertificate().write(to: otherFolder)
+        let cases: [([String], String)] = [
+            (["--tls-cert", one.certificate, "--tls-key", other.key], "does not belong to the certificate"),
+            (["--tls-cert", folder + "/none.pem", "--tls-key", one.key], "cannot read the TLS certificate"),
+            (["--tls-cert", one.certificate, "--tls-key", folder + "/none.pem"], "cannot read the TLS private key"),
+            (["--tls-cert", one.key, "--tls-key", one.key], "cannot read the TLS certificate"),
+        ]
+        for (arguments, expected) in cases {
+            let (status, _, errors) = try ExampleServerProcessTests.runToEnd(arguments + ["--port", "0"])
+            #expect(status != 0)
+            #expect(errors.hasPrefix("error: ") && errors.contains(expected), "\(arguments): \(errors)")
+            #expect(errors.filter { $0 == "\n" }.count == 1, "\(errors)")
+            #expect(!errors.contains("PRIVATE KEY"))
+        }
+    }
+
+    @Test func usersLinksAndTLSWorkTogetherAndNoSecretIsLogged() async throws {
+        let folder = NSTemporaryDirectory() + "framestream-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let certificate = try TestCertificate().write(to: folder)
+        let password = "pässword with spaces"
+        let hash = Bcrypt.hash(password, cost: 4)
+        let config = folder + "/cams.yaml"
+        try """
+        users:
+          alice: "\(hash)"
+          bob: "\(hash)"
+        tls: { certificate: \(certificate.certificate), key: \(certificate.key) }
+        signingKeyFile: \(folder)/signing.key
+        cameras:
+          front: { driver: emulated, users: [alice] }
+          back: { driver: testpattern, fps: 5, size: 160x120 }
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        func basic(_ user: String) -> [(String, String)] {
+            [("authorization", "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())]
+        }
+        var link = ""
+        let server = try StandInServer(camera: ["--config", config])
+        do {
+            #expect(server.scheme == "https")
+            #expect(try await server.get("/healthz").status == 200)
+            #expect(try await server.get("/").status == 401)
+            #expect(try await server.get("/cameras/front/snapshot.jpg", headers: basic("alice")).status == 200)
+            #expect(try await server.get("/cameras/front/snapshot.jpg", headers: basic("bob")).status == 403)
+            #expect(try await server.get("/cameras/back/snapshot.jpg", headers: basic("bob")).status == 200)
+            let links = try JSONSerialization.jsonObject(
+                with: Data(try await server.get("/cameras/back/link?expires=600", headers: basic("bob")).body)
+            )
+            link = try #require((links as? [String: Any])?["snapshot"] as? String)
+            #expect(try await server.get(link).status == 200)
+        } catch {
+            try? await server.stop()
+            throw error
+        }
+        let log = (try? String(contentsOfFile: server.folder + "/server.log", encoding: .utf8)) ?? ""
+        try await server.stop()
+        // The key file outlives the server: a restart keeps the links.
+        let key = try String(contentsOfFile: folder + "/signing.key", encoding: .utf8)
+        let restarted = try StandInServer(camera: ["--config", config])
+        let answer = try await restarted.get(link)
+        let restartedLog = (try? String(contentsOfFile: restarted.folder + "/server.log", encoding: .utf8)) ?? ""
+        try await restarted.stop()
+        #expect(answer.status == 200)
+        for secret in [password, hash, key.trimmingCharacters(in: .whitespacesAndNewlines), "sig="] {
+            #expect(!(log + restartedLog).contains(secret))
+        }
+        #expect(log.contains("made a new signing key for links in \(folder)/signing.key"))
+    }
+}
