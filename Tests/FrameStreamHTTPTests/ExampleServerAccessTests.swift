@@ -1,5 +1,8 @@
+import AsyncHTTPClient
 import Foundation
 import HummingbirdBcrypt
+import NIOCore
+import NIOHTTP1
 import Testing
 
 #if canImport(Glibc)
@@ -125,5 +128,45 @@ struct ExampleServerAccessTests {
             #expect(!(log + restartedLog).contains(secret))
         }
         #expect(log.contains("made a new signing key for links in \(folder)/signing.key"))
+    }
+
+    @Test func anAllowedOriginGetsCORSHeadersAndItsPreflightNeedsNoPassword() async throws {
+        let hash = Bcrypt.hash("pw", cost: 4)
+        let server = try StandInServer(
+            camera: ["--camera", "emulated"],
+            arguments: ["--allow-origin", "https://dash.example.org", "--user", "alice:\(hash)"]
+        )
+        do {
+            var preflight = HTTPClientRequest(url: server.baseURL + "/snapshot.jpg")
+            preflight.method = .OPTIONS
+            preflight.headers.add(name: "origin", value: "https://dash.example.org")
+            preflight.headers.add(name: "access-control-request-method", value: "GET")
+            preflight.headers.add(name: "access-control-request-headers", value: "authorization")
+            let answer = try await server.client.execute(preflight, timeout: .seconds(10))
+            #expect(answer.status == .noContent || answer.status == .ok)
+            #expect(answer.headers.first(name: "access-control-allow-origin") == "https://dash.example.org")
+            #expect(answer.headers.first(name: "access-control-allow-credentials") == "true")
+            #expect(
+                answer.headers.first(name: "access-control-allow-headers")?.lowercased().contains("authorization")
+                    == true
+            )
+            var get = HTTPClientRequest(url: server.baseURL + "/snapshot.jpg")
+            get.headers.add(name: "origin", value: "https://dash.example.org")
+            get.headers.add(name: "authorization", value: "Basic " + Data("alice:pw".utf8).base64EncodedString())
+            let snapshot = try await server.client.execute(get, timeout: .seconds(10))
+            #expect(snapshot.status == .ok)
+            #expect(snapshot.headers.first(name: "access-control-allow-origin") == "https://dash.example.org")
+            // Without the option, no CORS headers at all.
+        } catch {
+            try? await server.stop()
+            throw error
+        }
+        try await server.stop()
+        let closed = try StandInServer(camera: ["--camera", "emulated"])
+        var get = HTTPClientRequest(url: closed.baseURL + "/status")
+        get.headers.add(name: "origin", value: "https://dash.example.org")
+        let status = try await closed.client.execute(get, timeout: .seconds(10))
+        try await closed.stop()
+        #expect(status.headers.first(name: "access-control-allow-origin") == nil)
     }
 }
