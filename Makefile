@@ -10,7 +10,7 @@ DESTDIR ?=
 # Where `make install-files` takes the binary from: the release build by default.
 BIN_DIR ?= .build/release
 
-.PHONY: run test stand-in check-portable tsan bench microbench build deps docs format lint clean install install-files
+.PHONY: run test stand-in check-portable tsan bench microbench browser-check build deps docs format lint clean install install-files
 
 run: deps
 	$(SWIFT) run -c release ExampleServer $(ARGS)
@@ -72,6 +72,11 @@ deps:
 # the floor; see Docs/performance.md.
 bench: deps
 	Scripts/bench.sh
+
+# Ten cameras on one page in headless Chromium: over HTTPS with HTTP/2 all ten must play; over HTTP/1.1 (reported
+# only) six do. Installs chromium and openssl with apt-get when missing. Not part of `make test`.
+browser-check: deps
+	Scripts/browser-check.sh
 
 # Micro-benchmarks of the core (ordo-one/benchmark, built only here); numbers in Docs/benchmarks.md.
 microbench: deps

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Opens a FrameStream page in headless Chromium and reports, for each camera <img> on it, whether it shows a
+picture and whether the picture moves, and by which protocol (h2 or http/1.1) each stream came.
+
+    Scripts/browser-check.py --url https://127.0.0.1:5443/ --expect 10 [--seconds 3]
+
+Talks to Chromium over its DevTools protocol (websocket-client from PyPI). Exits 0 when at least --expect images
+show moving pictures, 1 otherwise. Connects to 127.0.0.1 only; Chromium is stopped at the end.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import websocket
+
+# Draws each camera image into a canvas and hashes a sample of its pixels: a different hash later means the
+# picture moved.
+PROBE = """
+(() => Array.from(document.querySelectorAll('img')).map((img) => {
+  if (!img.naturalWidth) return {src: img.src, width: 0, hash: null};
+  const canvas = document.createElement('canvas');
+  canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+  const context = canvas.getContext('2d');
+  context.drawImage(img, 0, 0);
+  const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+  let hash = 0;
+  for (let i = 0; i < data.length; i += 97) hash = (hash * 31 + data[i]) | 0;
+  return {src: img.src, width: img.naturalWidth, hash: hash};
+}))()
+"""
+
+
+class DevTools:
+    def __init__(self, socket_url):
+        self.socket = websocket.create_connection(socket_url, timeout=30, suppress_origin=True)
+        self.next_id = 0
+        self.events = []
+
+    def call(self, method, **params):
+        self.next_id += 1
+        self.socket.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.socket.recv())
+            if message.get("id") == self.next_id:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message.get("result", {})
+            self.events.append(message)
+
+    def drain(self, seconds):
+        """Collects events for a while."""
+        self.socket.settimeout(0.2)
+        end = time.time() + seconds
+        while time.time() < end:
+            try:
+                self.events.append(json.loads(self.socket.recv()))
+            except websocket.WebSocketTimeoutException:
+                pass
+        self.socket.settimeout(30)
+
+    def evaluate(self, expression):
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        return result["result"]["value"]
+
+
+def find_chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    sys.exit("browser-check: chromium not found (apt-get install chromium)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--expect", type=int, required=True, help="images that must show moving pictures")
+    parser.add_argument("--seconds", type=float, default=3.0, help="time between the two looks at the images")
+    parser.add_argument("--port", type=int, default=9333, help="Chromium's DevTools port")
+    arguments = parser.parse_args()
+
+    profile = tempfile.mkdtemp(prefix="framestream-chromium-")
+    chromium = subprocess.Popen(
+        [find_chromium(), "--headless=new", "--no-sandbox", "--disable-gpu", "--ignore-certificate-errors",
+         "--no-first-run", "--disable-extensions", f"--user-data-dir={profile}",
+         f"--remote-debugging-port={arguments.port}", "--remote-debugging-address=127.0.0.1", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        page = None
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{arguments.port}/json/list", timeout=2) as answer:
+                    page = next(t for t in json.load(answer) if t["type"] == "page")
+                    break
+            except Exception:
+                time.sleep(0.1)
+        if page is None:
+            sys.exit("browser-check: Chromium did not start")
+        tools = DevTools(page["webSocketDebuggerUrl"])
+        tools.call("Network.enable")
+        tools.call("Page.enable")
+        tools.call("Page.navigate", url=arguments.url)
+        tools.drain(max(2.0, arguments.seconds))
+        first = tools.evaluate(PROBE)
+        tools.drain(arguments.seconds)
+        second = tools.evaluate(PROBE)
+        protocols = {}
+        for event in tools.events:
+            if event.get("method") == "Network.responseReceived":
+                response = event["params"]["response"]
+                protocols[response["url"]] = response.get("protocol", "?")
+        moving = 0
+        for before, after in zip(first, second):
+            shows = after["width"] > 0
+            moves = shows and before["hash"] is not None and before["hash"] != after["hash"]
+            moving += 1 if moves else 0
+            state = "moving" if moves else ("still" if shows else "no picture")
+            print(f"{after['src']}: {state} ({protocols.get(after['src'], 'no response yet')})")
+        print(f"{moving} of {len(second)} camera images show moving pictures (expected at least {arguments.expect})")
+        return 0 if moving >= arguments.expect else 1
+    finally:
+        chromium.terminate()
+        try:
+            chromium.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            chromium.kill()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
