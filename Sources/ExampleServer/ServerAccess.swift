@@ -113,7 +113,7 @@ enum ServerAccess {
         } catch {
             throw StartupError("cannot read the TLS private key \(files.key): \(describe(error))")
         }
-        let configuration = TLSConfiguration.makeServerConfiguration(
+        var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) },
             privateKey: .privateKey(key)
         )
@@ -141,6 +141,9 @@ enum ServerAccess {
 
     /// Whether `host` is reachable from this machine only.
     static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        let isIPv4Loopback =
+            octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+        return host == "localhost" || isIPv4Loopback || host == "::1" || host == "[::1]"
     }
 }

@@ -269,6 +269,14 @@ struct AccessControlTests {
             let answer = try await server.get(link.value)
             #expect(answer.status == 403)
         }
+        // A new password for the user who made a link ends it.
+        try await Self.run(
+            users: CameraUsers(passwordHashes: ["alice": Self.aliceHash, "bob": Self.aliceHash]),
+            signingKey: key
+        ) { server in
+            let answer = try await server.get(link.value)
+            #expect(answer.status == 403)
+        }
         // Removing the user who made a link ends it too.
         try await Self.run(
             users: CameraUsers(passwordHashes: ["alice": Self.aliceHash]),
@@ -347,6 +355,35 @@ struct AccessControlTests {
             }
             #expect(freed)
             withExtendedLifetime(second) {}
+        }
+    }
+
+    @Test func htpasswdHashesWork() async throws {
+        // `htpasswd -B` writes `$2y$`, PHP's name for the same algorithm as `$2b$`.
+        let hash = "$2y$" + Self.aliceHash.dropFirst(4)
+        try await Self.run(users: CameraUsers(passwordHashes: ["alice": hash])) { server in
+            let good = try await server.get("/status", Self.alice)
+            #expect(good.status == 200)
+            #expect(try await server.get("/status", Self.basic("alice", "wrong")).status == 401)
+        }
+    }
+
+    @Test func aLinksSignatureIsNotLogged() async throws {
+        let (logger, log) = recordingLogger()
+        try await Self.run(logger: logger) { server in
+            let links = try await server.links("back", Self.bob)
+            var viewer = try await server.live.openStream(links.stream + "&fps=5")
+            #expect(viewer.status == 200)
+            await server.live.cameras[1].waitForStarts(1)
+            try await Self.next(testImage(3), from: &viewer, camera: server.live.cameras[1])
+            _ = consume viewer
+            let signature = String(links.stream.split(separator: "sig=")[1])
+            for _ in 0..<100 where !log.entries.contains(where: { $0.message.description.contains("disconnected") }) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let lines = log.entries.map { "\($0.message) \($0.metadata)" }
+            #expect(lines.contains { $0.contains("/cameras/back/stream?exp=") && $0.contains("sig=<hidden>&fps=5") })
+            #expect(!lines.contains { $0.contains(signature) })
         }
     }
 

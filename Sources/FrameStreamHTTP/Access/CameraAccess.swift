@@ -132,20 +132,39 @@ public struct CameraAccess: Sendable {
         let stream = "/cameras/\(camera)/stream"
         let snapshot = "/cameras/\(camera)/snapshot.jpg"
         guard let viewer else {
+            guard users.isEmpty else {
+                // The routes were mounted without the middleware in front: nobody was checked.
+                return Self.plain(.unauthorized, "links need a user: mount the routes behind middleware(for:)")
+            }
             // No users: every address works without a signature.
             return MJPEGEndpoints.jsonResponse(StreamLinks(stream: stream, snapshot: snapshot, expires: nil))
         }
+        // The middleware does not take a link's signature on this route; if another one did, a link must still not
+        // make links that outlive it.
         guard !viewer.bySignedLink else {
             return Self.plain(.forbidden, "a signed link cannot make links: log in with a user name and password")
         }
         let expires = Int(now().timeIntervalSince1970) + seconds
         return MJPEGEndpoints.jsonResponse(
             StreamLinks(
-                stream: stream + "?" + signer.query(path: stream, expires: expires, user: viewer.name),
-                snapshot: snapshot + "?" + signer.query(path: snapshot, expires: expires, user: viewer.name),
+                stream: stream + "?" + signer.query(path: stream, expires: expires, user: linkSubject(viewer.name)),
+                snapshot: snapshot + "?"
+                    + signer.query(path: snapshot, expires: expires, user: linkSubject(viewer.name)),
                 expires: expires
             )
         )
+    }
+
+    /// What a link of `user` is signed for: the user and the user's password hash, so that a new password (or
+    /// removing the user) ends the links made before it. The key is secret, so the signature tells nothing of the
+    /// hash.
+    func linkSubject(_ user: String) -> String {
+        "\(user)\u{0}\(users.passwordHashes[user] ?? "")"
+    }
+
+    /// The user whose link `subject` is, for checking a link against every user.
+    var linkSubjects: [(subject: String, user: String)] {
+        users.names.map { (linkSubject($0), $0) }
     }
 
     static func plain(_ status: HTTPResponse.Status, _ text: String, headers: HTTPFields = [:]) -> Response {

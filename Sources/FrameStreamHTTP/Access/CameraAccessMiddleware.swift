@@ -98,15 +98,17 @@ public struct CameraAccessMiddleware<Context: AuthRequestContext<CameraViewer> &
     }
 
     private func verifyLink(_ path: String, expires: String?, signature: String) -> Result<CameraViewer, Refusal> {
+        let subjects = access.linkSubjects
         let verdict = access.signer.verify(
             path: path,
             expires: expires,
             signature: signature,
-            users: access.users.names,
+            users: subjects.map(\.subject),
             now: access.now()
         )
         switch verdict {
-        case .valid(let user):
+        case .valid(let subject):
+            let user = subjects.first { $0.subject == subject }?.user ?? ""
             return .success(viewer(user, bySignedLink: true))
         case .expired:
             return .failure(
@@ -159,7 +161,8 @@ public struct CameraAccessMiddleware<Context: AuthRequestContext<CameraViewer> &
     }
 
     private static func lockedOut(for remaining: Duration) -> Refusal {
-        let seconds = max(1, Int((Double(remaining.components.seconds) + 0.999).rounded(.down)))
+        let (whole, fraction) = remaining.components
+        let seconds = max(1, Int(whole) + (fraction > 0 ? 1 : 0))
         return Refusal(
             response: CameraAccess.plain(
                 .tooManyRequests,

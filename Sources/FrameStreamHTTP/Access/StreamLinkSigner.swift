@@ -5,8 +5,9 @@ public import Foundation
 /// or a dashboard that cannot send an `Authorization` header.
 ///
 /// A link is the path with `?exp=UNIX_SECONDS&sig=SIGNATURE`: HMAC-SHA256, with the server's key, of the path, the
-/// expiry and the name of the user who asked for it. Changing any of them, or the key, makes the signature wrong.
-/// The user is not in the link: checking tries each user, so a link stops working when its user is removed.
+/// expiry and the user who asked for it (``CameraAccess`` signs the user's name with the user's password hash, so
+/// that a new password ends the old links). Changing any of them, or the key, makes the signature wrong. The user
+/// is not in the link: checking tries each user, so a link stops working when its user is removed.
 ///
 /// ```swift
 /// let signer = StreamLinkSigner(key: StreamLinkSigner.generateKey())

@@ -2,6 +2,7 @@ public import Crypto
 import Foundation
 import HummingbirdBasicAuth
 import HummingbirdBcrypt
+import NIOPosix
 import Synchronization
 
 /// Checks passwords against bcrypt hashes, and remembers a good one for a while, so that a browser, which sends its
@@ -16,16 +17,24 @@ final class VerifiedPasswords: Sendable {
     private let uptime: @Sendable () -> Duration
     private let key = SymmetricKey(size: .bits256)
     private let remembered = Mutex<[String: (code: Data, until: Duration)]>([:])
-    /// A hash to check unknown users against, so that they take as long as known ones.
-    private let unknownUserHash: String
+    /// A hash to check unknown users against, so that they take as long as known ones; made on first use.
+    private let unknownUserHash = Mutex<String?>(nil)
 
     init(hashes: [String: String], lifetime: Duration, uptime: @escaping @Sendable () -> Duration) {
-        self.hashes = hashes
+        // `$2y$` (PHP's and htpasswd's name for the same algorithm) is `$2b$` to this bcrypt.
+        self.hashes = hashes.mapValues { $0.hasPrefix("$2y$") ? "$2b$" + $0.dropFirst(4) : $0 }
         self.lifetime = lifetime
         self.uptime = uptime
-        // The same cost as the users' own hashes, so that an unknown name answers as slowly as a known one.
+    }
+
+    /// The hash for unknown users, at the same cost as the users' own, so that an unknown name answers as slowly
+    /// as a known one.
+    private func hashForUnknownUsers() -> String {
+        if let hash = unknownUserHash.withLock({ $0 }) { return hash }
         let cost = hashes.values.compactMap { UInt8($0.dropFirst(4).prefix(2)) }.max() ?? 12
-        self.unknownUserHash = Bcrypt.hash(UUID().uuidString, cost: min(max(cost, 4), 31))
+        let hash = Bcrypt.hash(UUID().uuidString, cost: min(max(cost, 4), 31))
+        unknownUserHash.withLock { $0 = hash }
+        return hash
     }
 
     /// Whether `password` is `user`'s.
@@ -38,7 +47,8 @@ final class VerifiedPasswords: Sendable {
         }
         if known { return true }
         guard let hash = hashes[user] else {
-            _ = try await BcryptPasswordVerifier().verifyPassword(password, createsHash: unknownUserHash)
+            let hash = try await NIOThreadPool.singleton.runIfActive { self.hashForUnknownUsers() }
+            _ = try await BcryptPasswordVerifier().verifyPassword(password, createsHash: hash)
             return false
         }
         guard try await BcryptPasswordVerifier().verifyPassword(password, createsHash: hash) else { return false }

@@ -235,7 +235,7 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
             logger.notice("viewer refused: \(viewers.maximum) viewers already")
             return Self.unavailable("too many viewers (\(viewers.maximum)): try again later", retryAfter: 5)
         }
-        let logger = self.logger.with(path: request.uri)
+        let logger = self.logger.with(path: Self.loggedPath(path: request.uri.path, query: request.uri.query))
         // With the connection handler on this connection, the stream is handed to it, which serves it itself or
         // tells the body to write it; without, the body writes it.
         let handoff =
@@ -385,6 +385,18 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
             headers: [.contentType: "text/plain; charset=utf-8"],
             body: ResponseBody(byteBuffer: ByteBuffer(string: reason + "\n"))
         )
+    }
+}
+
+extension MJPEGEndpoints {
+    /// The request's path and query for logs, with the value of a signed link's `sig` left out: a signature is a
+    /// password for as long as the link lasts.
+    static func loggedPath(path: String, query: String?) -> String {
+        guard let query, !query.isEmpty else { return path }
+        let shown = query.split(separator: "&", omittingEmptySubsequences: false).map { pair in
+            pair.hasPrefix("sig=") ? "sig=<hidden>" : String(pair)
+        }
+        return path + "?" + shown.joined(separator: "&")
     }
 }
 
