@@ -6,8 +6,17 @@
 # and what each server used, with FrameStream's CPU and p99 latency as ratios to the floor's in the same run.
 # Loopback only; every run stops by itself.
 #
-#   CASES             what to run, as SIZE:VIEWERS[:SLOW] (default below); SIZE is 480 (640x480, about 46 KB a
-#                     frame) or 720 (1280x720, about 160 KB)
+# TLS cases run ExampleServer with --tls-cert/--tls-key (HTTPS only on its port, h2 and http/1.1 by ALPN) and a
+# throwaway self-signed certificate made once in .build/bench. The floor has no TLS, so these cases have no floor
+# run: their ratio columns are to FrameStream's plain HTTP/1.1 row of the same SIZE:VIEWERS in the same run (a
+# footnote under the table says so; "–" when that case did not run before them). The load client needs OpenSSL
+# and libnghttp2: when pkg-config does not find them, the script installs libssl-dev libnghttp2-dev openssl (and
+# pkg-config) with apt-get, through sudo when not root, as the Makefile's deps target does.
+#
+#   CASES             what to run, as SIZE:VIEWERS[:SLOW][:tls|:h2xM] (default below); SIZE is 480 (640x480,
+#                     about 46 KB a frame) or 720 (1280x720, about 160 KB); tls: the viewers over TLS (HTTP/1.1);
+#                     h2xM: the viewers as HTTP/2 streams over TLS, M to a connection (480:500:h2x10: 50
+#                     connections); slow viewers are HTTP/1.1 only
 #   RUN_SECONDS       seconds per run (15), of which WARM_UP (3) count for nothing
 #   BASELINE_SERVER   an older ExampleServer binary: adds its runs of BASELINE_CASES (480:500) to the table
 #   MALLOC_VIEWERS    viewers (500) for the count of the server's mallocs per viewer per frame, made at the end
@@ -17,7 +26,7 @@ cd "$(dirname "$0")/.."
 
 RUN_SECONDS=${RUN_SECONDS:-15}
 WARM_UP=${WARM_UP:-3}
-CASES=${CASES:-"480:1 480:100 480:500 480:1000 480:2000 480:3000 480:10:2 720:100 720:300"}
+CASES=${CASES:-"480:1 480:100 480:500 480:500:tls 480:500:h2x10 480:1000 480:2000 480:3000 480:10:2 720:100 720:300"}
 BASELINE_CASES=${BASELINE_CASES:-"480:500"}
 BIN=.build/release
 TOOLS=.build/bench
@@ -27,19 +36,41 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 for tool in python3 curl "${CC:-cc}"; do
     command -v "$tool" > /dev/null || { echo "make bench needs $tool (apt-get install ${tool/cc/gcc})" >&2 && exit 2; }
 done
+# The load client's TLS and HTTP/2 (OpenSSL, libnghttp2), and openssl for the certificate.
+if ! pkg-config --exists openssl libnghttp2 2> /dev/null || ! command -v openssl > /dev/null; then
+    tls_packages="libssl-dev libnghttp2-dev openssl pkg-config"
+    echo "Installing system packages: $tls_packages" >&2
+    if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+    $sudo apt-get update -qq >&2
+    # shellcheck disable=SC2086 # one word per package
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $tls_packages >&2
+fi
 swift build -c release --product ExampleServer >&2
 mkdir -p "$TOOLS"
 "${CC:-cc}" -std=gnu11 -O2 -Wall -Wextra -Werror -o "$TOOLS/fanout-floor" Benchmarks/Floor/fanout-floor.c
-"${CC:-cc}" -std=gnu11 -O2 -Wall -Wextra -Werror -o "$TOOLS/mjpeg-load" Benchmarks/LoadClient/mjpeg-load.c -lm
+"${CC:-cc}" -std=gnu11 -O2 -Wall -Wextra -Werror -o "$TOOLS/mjpeg-load" Benchmarks/LoadClient/mjpeg-load.c -lm -lssl \
+    -lcrypto -lnghttp2
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 ticks_per_second=$(getconf CLK_TCK)
+
+# The throwaway certificate for the TLS cases (self-signed, for 127.0.0.1), made once; remade when older than 20
+# days, as it is valid for 30.
+tls_cert=$TOOLS/tls-cert.pem
+tls_key=$TOOLS/tls-key.pem
+make_certificate() {
+    if [ ! -s "$tls_cert" ] || [ ! -s "$tls_key" ] || [ -n "$(find "$tls_cert" -mtime +20)" ]; then
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -subj /CN=127.0.0.1 \
+            -addext subjectAltName=IP:127.0.0.1 -keyout "$tls_key" -out "$tls_cert" 2> "$work/openssl.log" ||
+            { cat "$work/openssl.log" >&2 && exit 1; }
+    fi
+}
 
 # Starts a server (the command line given) whose log says where it listens; sets $server_pid and $server_port.
 start_server() {
     "$@" > "$work/server.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 1 200); do
-        server_port=$(grep -o 'at http://127.0.0.1:[0-9]*' "$work/server.log" | grep -o '[0-9]*$' || true)
+        server_port=$(grep -o 'at https\{0,1\}://127.0.0.1:[0-9]*' "$work/server.log" | grep -o '[0-9]*$' || true)
         [ -n "$server_port" ] && return 0
         sleep 0.05
     done
@@ -48,9 +79,11 @@ start_server() {
     exit 1
 }
 
-# Starts an ExampleServer binary ($1) looping the frames in folder $2 at 30 fps, as the camera 'emulated'.
+# Starts an ExampleServer binary ($1) looping the frames in folder $2 at 30 fps, as the camera 'emulated'; more
+# options for it may follow (the TLS ones).
 start_framestream() {
-    start_server "$1" --port 0 --max-clients 5000 --log-level notice --camera emulated --frames-dir "$2" --fps 30
+    start_server "$1" --port 0 --max-clients 5000 --log-level notice --camera emulated --frames-dir "$2" --fps 30 \
+        "${@:3}"
 }
 
 stop_server() {
@@ -81,17 +114,26 @@ frames_for() {
 }
 
 # One run of the load client against the running server at $1 (a path); prints the client's rows, each with the
-# server's CPU over the measured part of the run (after the warm-up) and its peak RSS appended.
+# server's CPU over the measured part of the run (after the warm-up) and its peak RSS appended. $5, if given, is
+# the transport: tls, or h2xM (HTTP/2 streams, M to a connection). The client exits 1 when some viewers failed
+# (its row counts them): the table goes on; any other failure (2: start-up) stops it.
 measure() {
-    local path=$1 label=$2 viewers=$3 slow=$4
-    "$TOOLS/mjpeg-load" --url "http://127.0.0.1:$server_port$path" --clients "$viewers" --slow "$slow" \
+    local path=$1 label=$2 viewers=$3 slow=$4 transport=${5:-}
+    local scheme=http transport_options=()
+    case $transport in
+    '') ;;
+    tls) scheme=https transport_options=(--tls) ;;
+    h2x*) scheme=https transport_options=(--http2 --streams-per-connection "${transport#h2x}") ;;
+    esac
+    "$TOOLS/mjpeg-load" --url "$scheme://127.0.0.1:$server_port$path" --clients "$viewers" --slow "$slow" \
         --slow-rate 250000 --slow-receive-buffer 65536 --seconds "$RUN_SECONDS" --warm-up "$WARM_UP" \
-        --label "$label" > "$work/rows" &
+        --label "$label" "${transport_options[@]}" > "$work/rows" &
     local bench=$!
     sleep "$WARM_UP"
-    local before after
+    local before after status=0
     before=$(cpu_ticks)
-    wait "$bench"
+    wait "$bench" || status=$?
+    [ "$status" -le 1 ] || exit "$status"
     after=$(cpu_ticks)
     local cpu
     cpu=$(awk -v t=$((after - before)) -v s="$RUN_SECONDS" -v w="$WARM_UP" -v hz="$ticks_per_second" \
@@ -115,32 +157,55 @@ with_ratios() {
         }' "$1"
 }
 
-echo "| run | viewers | fps mean | fps min | repeated | MB/s | latency p50 | p99 | max | first frame p50 / max | errors | bench CPU | server CPU | CPU ÷ floor | p99 ÷ floor | fps min ÷ mean | server peak RSS |"
+echo "| run | viewers | fps mean | fps min | repeated | MB/s | latency p50 | p99 | max | first frame p50 / max | errors | bench CPU | server CPU | CPU ÷ floor¹ | p99 ÷ floor¹ | fps min ÷ mean | server peak RSS |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 
 # A case: the floor, then FrameStream (a mounted camera behind ExampleServer's request-log middleware, the routed
-# stream path), then the baseline if asked for, on the same frames and load.
+# stream path), then the baseline if asked for, on the same frames and load. A TLS case (tls, h2xM) has no floor
+# run: its ratios are to FrameStream's plain row of the same SIZE:VIEWERS, kept from its case in this run.
 run_case() {
     local spec=$1 servers=$2
-    local size viewers slow
-    IFS=: read -r size viewers slow <<< "$spec"
-    slow=${slow:-0}
-    local frames name
+    local size viewers rest field slow=0 transport=""
+    IFS=: read -r size viewers rest <<< "$spec"
+    for field in ${rest//:/ }; do
+        case $field in
+        tls | h2x[1-9]*) transport=$field ;;
+        *[!0-9]* | '')
+            echo "unknown field '$field' in CASES: '$spec' (SIZE:VIEWERS[:SLOW][:tls|:h2xM])" >&2
+            exit 2
+            ;;
+        *) slow=$field ;;
+        esac
+    done
+    local frames name reference
     frames=$(frames_for "$size")
     name="${size}p, $viewers viewers"
     [ "$slow" -gt 0 ] && name="${size}p, $viewers + $slow slow"
 
-    start_server "$TOOLS/fanout-floor" --port 0 --frames "$frames" --fps 30
-    measure /video_feed "floor, $name" "$viewers" "$slow" > "$work/floor"
-    stop_server
-    with_ratios "$work/floor" "$work/floor"
+    local tls_options=()
+    if [ -n "$transport" ]; then
+        make_certificate
+        tls_options=(--tls-cert "$tls_cert" --tls-key "$tls_key")
+        case $transport in
+        tls) name="$name, TLS" ;;
+        *) name="$name, HTTP/2 over TLS, ${transport#h2x} per connection" ;;
+        esac
+        reference=$work/plain-$size-$viewers-$slow
+    else
+        start_server "$TOOLS/fanout-floor" --port 0 --frames "$frames" --fps 30
+        measure /video_feed "floor, $name" "$viewers" "$slow" > "$work/floor"
+        stop_server
+        with_ratios "$work/floor" "$work/floor"
+        reference=$work/floor
+    fi
     for server in $servers; do
         local label="FrameStream"
         [ "$server" != "$BIN/ExampleServer" ] && label="baseline"
-        start_framestream "$server" "$frames"
-        measure /cameras/emulated/stream "$label, $name" "$viewers" "$slow" > "$work/run"
+        start_framestream "$server" "$frames" "${tls_options[@]}"
+        measure /cameras/emulated/stream "$label, $name" "$viewers" "$slow" "$transport" > "$work/run"
         stop_server
-        with_ratios "$work/run" "$work/floor"
+        with_ratios "$work/run" "$reference"
+        if [ -z "$transport" ] && [ "$label" = FrameStream ]; then cp "$work/run" "$work/plain-$size-$viewers-$slow"; fi
     done
 }
 
@@ -165,6 +230,9 @@ echo "| FrameStream, idle, camera stopped | 0 | – | – | – | – | – | �
     "$(awk -v t=$((after - before)) -v hz="$ticks_per_second" 'BEGIN { printf "%.2f %%", t / hz / 10 * 100 }') |" \
     "– | – | – | $(peak_rss) |"
 stop_server
+echo
+echo "¹ ÷ the floor's row of the same case; TLS rows (TLS, HTTP/2 over TLS): the floor has no TLS, so ÷ FrameStream's" \
+    "plain HTTP/1.1 row of the same frames and viewers in this run instead (– without one)."
 
 # Allocations on the delivery path: the server's mallocs over 5 s at MALLOC_VIEWERS viewers, per viewer per frame
 # (perf's uprobe on libc's malloc; counted, not timed).
@@ -181,7 +249,7 @@ if [ "$malloc_viewers" -gt 0 ] && command -v perf > /dev/null &&
         load=$!
         sleep 5
         perf stat -x, -e probe_libc:malloc -p "$server_pid" -o "$work/mallocs" -- sleep 5 > /dev/null 2>&1 || true
-        wait "$load"
+        wait "$load" || [ $? -eq 1 ] # 1: some viewers failed
         stop_server
         awk -F, -v v="$malloc_viewers" -v s="$server" '/probe_libc:malloc/ {
             printf "%s: %.0f mallocs a second at %d viewers, %.2f per viewer per frame\n", s, $1 / 5, v, $1 / 5 / 30 / v }' \

@@ -1,6 +1,6 @@
 /*
- * mjpeg-load: a cheap load client for Motion-JPEG streams (multipart/x-mixed-replace over HTTP/1.x), the C
- * stand-in for MJPEGBench in `make bench`. Same options, same Markdown row.
+ * mjpeg-load: a cheap load client for Motion-JPEG streams (multipart/x-mixed-replace over HTTP/1.x, or HTTP/2
+ * over TLS), the C stand-in for MJPEGBench in `make bench`. Same options, same Markdown row.
  *
  * Each viewer is one non-blocking TCP connection on loopback. A worker process runs its viewers on one epoll
  * loop with one shared receive buffer; the parser keeps its whole state per connection, so any split of the
@@ -8,7 +8,20 @@
  * MSG_TRUNC, so they are not even copied out). Slow viewers read from a token bucket refilled every 10 ms.
  * With --processes P, P workers split the viewers and send their results to the parent through a pipe.
  *
- * Build: cc -std=gnu11 -O2 -Wall -Wextra -Werror -o mjpeg-load mjpeg-load.c -lm
+ * With --tls (or an https URL) each viewer is a TLS connection (OpenSSL, ALPN http/1.1, the server's certificate
+ * is not checked: a loopback benchmark). The same loop drives the handshake (SSL_ERROR_WANT_READ / WANT_WRITE)
+ * and then reads; as the kernel cannot drop encrypted bytes, JPEG bytes are decrypted into the shared buffer
+ * (large reads, OpenSSL reading ahead 64 KiB at a time) and skipped there by count.
+ * With --http2 (TLS, ALPN h2, libnghttp2) the N viewers are N streams over ceil(N/M) connections of M streams
+ * each (--streams-per-connection M, default 1; the last one takes the rest): each stream is a viewer with its own
+ * parser state and statistics. The windows are 16 MiB (stream and connection, like a browser's) and nghttp2
+ * returns them as the data is parsed. Slow viewers are HTTP/1.1 only (plain or --tls).
+ * Connects go in batches that each wait for their response heads (HTTP/2: each stream's response HEADERS).
+ *
+ * Exit status: 0; 1 when a viewer failed (the row counts it, stderr says the first errors); 2 on a start-up error.
+ *
+ * Build: cc -std=gnu11 -O2 -Wall -Wextra -Werror -o mjpeg-load mjpeg-load.c -lm -lssl -lcrypto -lnghttp2
+ *        (Debian: libssl-dev libnghttp2-dev)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -33,6 +46,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <nghttp2/nghttp2.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 /* ---- Limits and constants ---- */
 
 enum {
@@ -48,6 +65,9 @@ enum {
     BOUNDARY_MAX = 70,           /* RFC 2046 */
     ERROR_LEN = 120,
     TICK_MS = 10,
+    TLS_READ_AHEAD = 64 * 1024,  /* OpenSSL's read buffer: how much it reads from the socket at once */
+    H2_WINDOW = 16 * 1024 * 1024, /* HTTP/2 stream and connection windows */
+    AUTHORITY_MAX = 80,
 };
 
 /* Latency histogram: 10 µs bins below 10 s, 1 ms bins from 10 s to 610 s, then one overflow bin. */
@@ -62,14 +82,20 @@ static struct {
     int clients, slow, slow_rate, slow_rcvbuf, processes;
     double seconds, warm_up;
     const char *label;
-    bool header, copy, split;
-} opt = {"http://127.0.0.1:5000/video_feed", 10, 0, 250000, 65536, 1, 15, 3, NULL, false, false, false};
+    bool header, copy, split, tls, http2;
+    int streams; /* per HTTP/2 connection */
+} opt = {"http://127.0.0.1:5000/video_feed", 10, 0, 250000, 65536, 1, 15, 3, NULL, false, false, false, false, false,
+       1};
 
 /* Where to connect, and the request every viewer sends. */
 static struct sockaddr_storage server_addr;
 static socklen_t server_addr_len;
 static char request[2048];
 static size_t request_len;
+/* The same request for HTTP/2: :path and :authority. */
+static char request_path[1100], authority[AUTHORITY_MAX];
+/* One TLS context for every connection (--tls, --http2), made before the workers fork. */
+static SSL_CTX *tls_ctx;
 
 /* The run's clock: monotonic seconds at the start, at the end of the warm-up, at the end. */
 static double t_start, t_warm, t_end;
@@ -94,11 +120,23 @@ static double clock_seconds(clockid_t id) {
 
 enum http_state { H_HEAD, H_RAW, H_CHUNK_SIZE, H_CHUNK_DATA, H_CHUNK_END };
 enum part_state { P_BOUNDARY, P_HEADERS, P_BODY };
+enum tls_step { TLS_HANDSHAKE, TLS_REQUEST, TLS_STREAM };
+
+struct h2conn;
 
 struct viewer {
     int fd;
     bool slow, connecting, connected, done, failed;
     bool pending; /* in the current connect batch, which ends when every viewer in it has its response head */
+    /* TLS (--tls): the connection's state, and what epoll waits for (0: not in the set) */
+    SSL *ssl;
+    uint8_t tls_step;
+    bool backlog;
+    uint32_t events;
+    /* HTTP/2 (--http2): the connection this stream is on, its id (0 once closed) and the response's :status */
+    struct h2conn *conn;
+    int32_t stream_id;
+    uint16_t status;
     /* HTTP layer */
     uint8_t http;
     bool chunked, chunk_digits, chunk_ext;
@@ -135,6 +173,7 @@ static int epoll_fd;
 static uint8_t *rbuf;
 static struct histogram hist[2]; /* [0] normal viewers, [1] slow ones */
 static int next_connect, in_flight, batch_size;
+static int finished_count; /* viewers done */
 static double batch_deadline;
 static uint64_t rng = 0x9e3779b97f4a7c15u;
 
@@ -167,30 +206,36 @@ static void batch_release(struct viewer *v) {
     }
 }
 
+static void h2_cancel(struct viewer *v);
+
+/* The viewer is finished: its connection closed (HTTP/2: its stream cancelled, if still open). */
+static void finish(struct viewer *v) {
+    batch_release(v);
+    v->done = true;
+    finished_count++;
+    if (v->ssl) SSL_free(v->ssl);
+    v->ssl = NULL;
+    if (v->fd >= 0) close(v->fd);
+    v->fd = -1;
+    if (v->conn) h2_cancel(v);
+}
+
 /* Records the viewer's first error and closes its connection. */
 static void fail(struct viewer *v, const char *fmt, ...) {
     if (v->done) return;
-    batch_release(v);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(v->error, sizeof v->error, fmt, ap);
     va_end(ap);
     v->failed = true;
-    v->done = true;
-    if (v->fd >= 0) close(v->fd);
-    v->fd = -1;
+    finish(v);
 }
 
-/* The server closed the stream: an error unless the run is (nearly) over, as MJPEGBench judges it. */
-static void end_of_stream(struct viewer *v) {
-    if (clock_seconds(CLOCK_MONOTONIC) < t_end - 0.2) {
-        fail(v, "the server closed the connection");
-    } else {
-        batch_release(v);
-        v->done = true;
-        close(v->fd);
-        v->fd = -1;
-    }
+/* The server closed the stream (`what`: the connection, or the HTTP/2 stream): an error unless the run is (nearly)
+ * over, as MJPEGBench judges it. */
+static void end_of_stream(struct viewer *v, const char *what) {
+    if (clock_seconds(CLOCK_MONOTONIC) < t_end - 0.2) fail(v, "the server closed the %s", what);
+    else if (!v->done) finish(v);
 }
 
 /* ---- Histogram ---- */
@@ -353,6 +398,21 @@ static void feed_parts(struct viewer *v, const uint8_t *p, size_t n) {
 
 /* ---- HTTP layer: status line and headers, then chunked or close-delimited body ---- */
 
+/* A Content-Type value: true (and v->boundary set) for multipart/x-mixed-replace with a usable boundary. */
+static bool multipart_type(struct viewer *v, const char *value) {
+    if (strncasecmp(value, "multipart/x-mixed-replace", 25)) return false;
+    const char *b = strcasestr(value, "boundary=");
+    if (!b) return false;
+    b += 9;
+    bool quoted = *b == '"';
+    if (quoted) b++;
+    size_t len = strcspn(b, quoted ? "\"" : "; \t");
+    if (len < 1 || len > BOUNDARY_MAX) return false;
+    memcpy(v->boundary, b, len);
+    v->boundary[len] = 0;
+    return true;
+}
+
 /* Parses the complete response head (NUL-terminated, without the blank line). */
 static void parse_head(struct viewer *v, char *head) {
     char *eol = strstr(head, "\r\n");
@@ -374,20 +434,8 @@ static void parse_head(struct viewer *v, char *head) {
             while (*value == ' ' || *value == '\t') value++;
             if (!strcasecmp(line, "transfer-encoding") && strcasestr(value, "chunked")) {
                 v->chunked = true;
-            } else if (!strcasecmp(line, "content-type") &&
-                       !strncasecmp(value, "multipart/x-mixed-replace", 25)) {
-                char *b = strcasestr(value, "boundary=");
-                if (b) {
-                    b += 9;
-                    bool quoted = *b == '"';
-                    if (quoted) b++;
-                    size_t len = strcspn(b, quoted ? "\"" : "; \t");
-                    if (len >= 1 && len <= BOUNDARY_MAX) {
-                        memcpy(v->boundary, b, len);
-                        v->boundary[len] = 0;
-                        multipart = true;
-                    }
-                }
+            } else if (!strcasecmp(line, "content-type") && multipart_type(v, value)) {
+                multipart = true;
             }
         }
         line = next ? next + 2 : NULL;
@@ -522,12 +570,76 @@ static void skipped(struct viewer *v, size_t k) {
     if (v->body_left == 0) part_done(v);
 }
 
+/* ---- TLS: reads, errors, and the connections that still hold decrypted bytes ---- */
+
+enum io_status { IO_MORE, IO_DRAINED, IO_EOF, IO_ERROR };
+
+/* A TLS call failed with SSL_get_error's `err` (errno `saved` right after it): the message, "what: reason". */
+static void tls_message(char *out, const char *what, int err, int saved) {
+    unsigned long e = ERR_peek_last_error();
+    const char *reason = e ? ERR_reason_error_string(e) : NULL;
+    if (err == SSL_ERROR_SYSCALL && saved) snprintf(out, ERROR_LEN, "%s: %s", what, strerror(saved));
+    else if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN)
+        snprintf(out, ERROR_LEN, "%s: the server closed the connection", what);
+    else if (reason) snprintf(out, ERROR_LEN, "%s: %s", what, reason);
+    else snprintf(out, ERROR_LEN, "%s: TLS error %d (0x%lx)", what, err, e);
+    ERR_clear_error();
+}
+
+/* Decrypts up to `want` bytes into buf, with as many SSL_read calls (a record each) as it takes; *got says how
+ * many. IO_MORE: buf is full (there may be more); IO_DRAINED: nothing more for now; IO_EOF: the server closed
+ * the connection; IO_ERROR: `error` says why. */
+static enum io_status tls_read(SSL *ssl, uint8_t *buf, size_t want, size_t *got, char *error) {
+    *got = 0;
+    while (*got < want) {
+        size_t n = 0;
+        ERR_clear_error();
+        errno = 0;
+        if (SSL_read_ex(ssl, buf + *got, want - *got, &n) == 1) {
+            *got += n;
+            continue;
+        }
+        int saved = errno, err = SSL_get_error(ssl, 0);
+        if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return IO_DRAINED;
+        if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && saved == 0)) return IO_EOF;
+        tls_message(error, "read", err, saved);
+        return IO_ERROR;
+    }
+    return IO_MORE;
+}
+
+/* Connections that stopped reading at READ_CAP with records already read into OpenSSL's buffer: epoll will not
+ * report them again for bytes that have left the socket, so the loop reads them next (and waits for nothing). */
+static void **backlog, **backlog_next;
+static int backlog_len;
+
+static void backlog_add(void *item, bool *flag) {
+    if (!*flag) {
+        *flag = true;
+        backlog[backlog_len++] = item;
+    }
+}
+
 /* ---- Reading ---- */
 
 /* One receive of at most `want` bytes; *asked says how many it asked for (JPEG bytes are dropped in the kernel,
  * headers read in small pieces, unless --copy or --split-reads). Returns the byte count, 0 at EAGAIN, -1 when the
  * viewer is finished (EOF or error). */
 static ssize_t receive(struct viewer *v, size_t want, size_t *asked) {
+    if (v->ssl) { /* TLS: decrypted into the buffer, as much as `want` (short: nothing more for now) */
+        size_t got;
+        char error[ERROR_LEN];
+        enum io_status status = tls_read(v->ssl, rbuf, want, &got, error);
+        *asked = want;
+        if (got > 0) {
+            now.valid = false;
+            consume(v, rbuf, got);
+            if (v->done) return -1;
+        }
+        if (status == IO_EOF) end_of_stream(v, "connection");
+        else if (status == IO_ERROR) fail(v, "%s", error);
+        return status == IO_EOF || status == IO_ERROR ? -1 : (ssize_t)got;
+    }
     bool discard = !opt.copy && !opt.split;
     size_t skip = discard ? skippable(v) : 0;
     if (skip > want) skip = want;
@@ -542,7 +654,7 @@ static ssize_t receive(struct viewer *v, size_t want, size_t *asked) {
             return v->done ? -1 : n;
         }
         if (n == 0) {
-            end_of_stream(v);
+            end_of_stream(v, "connection");
             return -1;
         }
         if (errno == EINTR) continue;
@@ -562,6 +674,7 @@ static void read_fast(struct viewer *v) {
         total += (size_t)n;
         if ((size_t)n < asked) return;
     }
+    if (v->ssl && SSL_has_pending(v->ssl)) backlog_add(v, &v->backlog);
 }
 
 /* A slow viewer, on each tick: refill its bucket, then read no more than it holds. */
@@ -575,6 +688,325 @@ static void read_slow(struct viewer *v, double elapsed) {
         if (n <= 0) return;
         v->tokens -= (double)n;
         if ((size_t)n < asked) return;
+    }
+}
+
+/* ---- HTTP/2: the M streams of a connection are M viewers ---- */
+
+struct h2conn {
+    int fd;
+    uint32_t events; /* what epoll waits for (0: not in the set) */
+    bool connecting, handshaking, closed, backlog;
+    SSL *ssl;
+    nghttp2_session *session;
+    struct viewer *streams; /* its viewers: streams[0 .. count) */
+    int count;
+    uint8_t *out; /* frames that nghttp2 made and SSL_write has not taken yet (retried with the same bytes first) */
+    size_t out_len, out_cap;
+};
+
+/* A worker's connections; their streams are consecutive viewers, in order. */
+static struct h2conn *conns;
+static int conn_count, next_conn;
+static nghttp2_session_callbacks *h2_callbacks;
+
+#if NGHTTP2_VERSION_NUM >= 0x013c00 /* 1.60 deprecated the calls that return ssize_t */
+#define h2_mem_send nghttp2_session_mem_send2
+#define h2_mem_recv nghttp2_session_mem_recv2
+#define h2_submit_request nghttp2_submit_request2
+#else
+#define h2_mem_send nghttp2_session_mem_send
+#define h2_mem_recv nghttp2_session_mem_recv
+#define h2_submit_request nghttp2_submit_request
+#endif
+
+/* A stream's viewer has finished before its stream: cancel the stream, so that the server stops sending it. */
+static void h2_cancel(struct viewer *v) {
+    if (v->stream_id > 0 && !v->conn->closed && v->conn->session)
+        nghttp2_submit_rst_stream(v->conn->session, NGHTTP2_FLAG_NONE, v->stream_id, NGHTTP2_CANCEL);
+    v->stream_id = 0;
+}
+
+/* The connection is over: those of its viewers still running fail with `error`, or (NULL) end as closed by the
+ * server. Never called from inside nghttp2 (its callbacks only finish streams). */
+static void h2_close(struct h2conn *c, const char *error) {
+    if (c->closed) return;
+    c->closed = true;
+    for (int i = 0; i < c->count; i++) {
+        struct viewer *v = &c->streams[i];
+        if (v->done) continue;
+        if (error) fail(v, "%s", error);
+        else end_of_stream(v, "connection");
+    }
+    if (c->session) nghttp2_session_del(c->session);
+    if (c->ssl) SSL_free(c->ssl);
+    if (c->fd >= 0) close(c->fd);
+    free(c->out);
+    c->session = NULL;
+    c->ssl = NULL;
+    c->fd = -1;
+    c->out = NULL;
+}
+
+static void h2_fail(struct h2conn *c, const char *fmt, ...) {
+    char error[ERROR_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(error, sizeof error, fmt, ap);
+    va_end(ap);
+    h2_close(c, error);
+}
+
+static void h2_watch(struct h2conn *c, uint32_t events) {
+    if (c->closed || events == c->events) return;
+    struct epoll_event ev = {.events = events, .data.ptr = c};
+    if (epoll_ctl(epoll_fd, c->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev) < 0)
+        h2_fail(c, "epoll: %s", strerror(errno));
+    else c->events = events;
+}
+
+/* Writes what nghttp2 has to send, as far as the socket takes it; then waits to read, and to write if some is
+ * left. False if the connection is closed. */
+static bool h2_flush(struct h2conn *c) {
+    for (;;) {
+        const uint8_t *data;
+        ssize_t n;
+        while ((n = h2_mem_send(c->session, &data)) > 0) {
+            if (c->out_len + (size_t)n > c->out_cap) {
+                size_t cap = c->out_cap ? c->out_cap : 16384;
+                while (cap < c->out_len + (size_t)n) cap *= 2;
+                uint8_t *grown = realloc(c->out, cap);
+                if (!grown) {
+                    h2_fail(c, "out of memory");
+                    return false;
+                }
+                c->out = grown;
+                c->out_cap = cap;
+            }
+            memcpy(c->out + c->out_len, data, (size_t)n);
+            c->out_len += (size_t)n;
+        }
+        if (n < 0) {
+            h2_fail(c, "HTTP/2: %s", nghttp2_strerror((int)n));
+            return false;
+        }
+        if (c->out_len == 0) break;
+        size_t written = 0;
+        ERR_clear_error();
+        errno = 0;
+        if (SSL_write_ex(c->ssl, c->out, c->out_len, &written) != 1) {
+            int saved = errno, err = SSL_get_error(c->ssl, 0);
+            if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) break;
+            char error[ERROR_LEN];
+            tls_message(error, "write", err, saved);
+            h2_close(c, error);
+            return false;
+        }
+        memmove(c->out, c->out + written, c->out_len - written);
+        c->out_len -= written;
+    }
+    h2_watch(c, EPOLLIN | (c->out_len ? EPOLLOUT : 0));
+    return !c->closed;
+}
+
+static int h2_on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name, size_t namelen,
+                        const uint8_t *value, size_t valuelen, uint8_t flags, void *user) {
+    (void)flags;
+    (void)user;
+    if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+    struct viewer *v = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    if (!v || v->done || v->http != H_HEAD) return 0;
+    char text[256];
+    size_t len = valuelen < sizeof text - 1 ? valuelen : sizeof text - 1;
+    memcpy(text, value, len);
+    text[len] = 0;
+    if (namelen == 7 && !memcmp(name, ":status", 7)) {
+        uint64_t status;
+        v->status = parse_u64(text, &status) && status < 1000 ? (uint16_t)status : 0;
+    } else if (namelen == 12 && !memcmp(name, "content-type", 12)) {
+        multipart_type(v, text);
+    }
+    return 0;
+}
+
+/* A response's header block is complete: the stream's "response head". */
+static int h2_on_frame(nghttp2_session *session, const nghttp2_frame *frame, void *user) {
+    (void)user;
+    if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+    struct viewer *v = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    if (!v || v->done || v->http != H_HEAD) return 0;
+    if (v->status >= 100 && v->status < 200) v->status = 0; /* an interim response: the real one follows */
+    else if (v->status != 200) fail(v, "server answered: :status %u", v->status);
+    else if (!v->boundary[0]) fail(v, "malformed stream: no multipart/x-mixed-replace Content-Type with a boundary");
+    else {
+        v->http = H_RAW;
+        batch_release(v);
+    }
+    return 0;
+}
+
+static int h2_on_data(nghttp2_session *session, uint8_t flags, int32_t stream_id, const uint8_t *data, size_t len,
+                      void *user) {
+    (void)flags;
+    (void)user;
+    struct viewer *v = nghttp2_session_get_stream_user_data(session, stream_id);
+    if (v && !v->done) consume(v, data, len);
+    return 0;
+}
+
+static int h2_on_close(nghttp2_session *session, int32_t stream_id, uint32_t error_code, void *user) {
+    (void)user;
+    struct viewer *v = nghttp2_session_get_stream_user_data(session, stream_id);
+    if (!v) return 0;
+    v->stream_id = 0;
+    if (v->done) return 0;
+    if (error_code != NGHTTP2_NO_ERROR) fail(v, "the server reset the stream (%s)", nghttp2_http2_strerror(error_code));
+    else end_of_stream(v, "stream");
+    return 0;
+}
+
+static void h2_make_callbacks(void) {
+    if (nghttp2_session_callbacks_new(&h2_callbacks)) startup_error("out of memory");
+    nghttp2_session_callbacks_set_on_header_callback(h2_callbacks, h2_on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(h2_callbacks, h2_on_frame);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(h2_callbacks, h2_on_data);
+    nghttp2_session_callbacks_set_on_stream_close_callback(h2_callbacks, h2_on_close);
+}
+
+#define H2_HEADER(name, value, len) \
+    {(uint8_t *)(name), (uint8_t *)(value), sizeof(name) - 1, (len), NGHTTP2_NV_FLAG_NONE}
+
+/* TLS is up with h2: the session, its settings and windows, and one request per viewer. */
+static void h2_session_start(struct h2conn *c) {
+    if (nghttp2_session_client_new(&c->session, h2_callbacks, c)) {
+        h2_fail(c, "HTTP/2: cannot make a session");
+        return;
+    }
+    nghttp2_settings_entry settings[] = {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+                                         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_WINDOW}};
+    nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, settings, 2);
+    nghttp2_session_set_local_window_size(c->session, NGHTTP2_FLAG_NONE, 0, H2_WINDOW);
+    nghttp2_nv headers[] = {H2_HEADER(":method", "GET", 3), H2_HEADER(":scheme", "https", 5),
+                            H2_HEADER(":authority", authority, strlen(authority)),
+                            H2_HEADER(":path", request_path, strlen(request_path)),
+                            H2_HEADER("user-agent", "mjpeg-load", 10)};
+    for (int i = 0; i < c->count; i++) {
+        struct viewer *v = &c->streams[i];
+        int32_t id = h2_submit_request(c->session, NULL, headers, sizeof headers / sizeof headers[0], NULL, v);
+        if (id < 0) fail(v, "HTTP/2: %s", nghttp2_strerror(id));
+        else v->stream_id = id;
+    }
+    h2_flush(c);
+}
+
+static void h2_handshake(struct h2conn *c) {
+    ERR_clear_error();
+    errno = 0;
+    int r = SSL_do_handshake(c->ssl);
+    if (r != 1) {
+        int saved = errno, err = SSL_get_error(c->ssl, r);
+        if (err == SSL_ERROR_WANT_READ) h2_watch(c, EPOLLIN);
+        else if (err == SSL_ERROR_WANT_WRITE) h2_watch(c, EPOLLOUT);
+        else {
+            char error[ERROR_LEN];
+            tls_message(error, "TLS handshake", err, saved);
+            h2_close(c, error);
+        }
+        return;
+    }
+    c->handshaking = false;
+    const unsigned char *alpn = NULL;
+    unsigned alpn_len = 0;
+    SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
+    if (alpn_len == 2 && !memcmp(alpn, "h2", 2)) h2_session_start(c);
+    else if (alpn_len) h2_fail(c, "the server chose %.*s by ALPN, not h2", (int)alpn_len, alpn);
+    else h2_fail(c, "the server chose no protocol by ALPN, not h2");
+}
+
+/* The TCP connection is up: the TLS handshake, offering h2. */
+static void h2_connected(struct h2conn *c) {
+    for (int i = 0; i < c->count; i++) c->streams[i].connected = true;
+    if (!(c->ssl = SSL_new(tls_ctx)) || !SSL_set_fd(c->ssl, c->fd)) {
+        h2_fail(c, "TLS: cannot set up a connection");
+        return;
+    }
+    SSL_set_connect_state(c->ssl);
+    c->handshaking = true;
+    h2_handshake(c);
+}
+
+/* Starts a connection, with its viewers in the connect batch until each has its response head. */
+static void h2_start(struct h2conn *c) {
+    double t = clock_seconds(CLOCK_MONOTONIC);
+    for (int i = 0; i < c->count; i++) {
+        c->streams[i].connect_start = t;
+        c->streams[i].pending = true;
+        in_flight++;
+    }
+    c->fd = socket(server_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c->fd < 0) {
+        h2_fail(c, "socket: %s", strerror(errno));
+        return;
+    }
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(c->fd, (struct sockaddr *)&server_addr, server_addr_len) == 0) {
+        h2_connected(c);
+    } else if (errno == EINPROGRESS) {
+        c->connecting = true;
+        h2_watch(c, EPOLLOUT);
+    } else {
+        h2_fail(c, "connect: %s", strerror(errno));
+    }
+}
+
+/* Reads and decrypts, feeds nghttp2 (which feeds the streams' parsers), and writes what it answers (window
+ * updates, pings, settings), until nothing more is there or the connection's cap for one wake-up. */
+static void h2_read(struct h2conn *c) {
+    size_t total = 0, cap = (size_t)READ_CAP * (size_t)c->count;
+    for (;;) {
+        size_t got;
+        char error[ERROR_LEN];
+        enum io_status status = tls_read(c->ssl, rbuf, RECV_BUFFER, &got, error);
+        if (got > 0) {
+            now.valid = false;
+            ssize_t used = h2_mem_recv(c->session, rbuf, got);
+            if (used < 0) {
+                h2_fail(c, "HTTP/2: %s", nghttp2_strerror((int)used));
+                return;
+            }
+            total += got;
+        }
+        if (status == IO_EOF || status == IO_ERROR) {
+            h2_close(c, status == IO_ERROR ? error : NULL);
+            return;
+        }
+        if (!h2_flush(c)) return;
+        if (!nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session)) {
+            h2_close(c, NULL); /* both sides are done (GOAWAY) */
+            return;
+        }
+        if (status == IO_DRAINED) return;
+        if (total >= cap) {
+            if (SSL_has_pending(c->ssl)) backlog_add(c, &c->backlog);
+            return;
+        }
+    }
+}
+
+static void h2_event(struct h2conn *c, uint32_t events) {
+    if (c->connecting) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        c->connecting = false;
+        if (err) h2_fail(c, "connect: %s", strerror(err));
+        else h2_connected(c);
+    } else if (c->handshaking) {
+        h2_handshake(c);
+    } else {
+        if ((events & EPOLLOUT) && !h2_flush(c)) return;
+        if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) h2_read(c);
     }
 }
 
@@ -592,6 +1024,15 @@ static void start_batch(void) {
     }
     while (in_flight == 0 && next_connect < viewer_count) {
         batch_deadline = clock_seconds(CLOCK_MONOTONIC) + 2.0;
+        if (opt.http2) { /* whole connections, until the batch has its share of streams */
+            for (int started = 0; started < batch_size && next_conn < conn_count;) {
+                struct h2conn *c = &conns[next_conn++];
+                started += c->count;
+                next_connect += c->count;
+                h2_start(c);
+            }
+            continue;
+        }
         for (int i = 0; i < batch_size && next_connect < viewer_count; i++) {
             struct viewer *v = &viewers[next_connect++];
             v->connect_start = clock_seconds(CLOCK_MONOTONIC);
@@ -610,6 +1051,7 @@ static void start_batch(void) {
             } else if (errno == EINPROGRESS) {
                 struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = v};
                 epoll_ctl(epoll_fd, EPOLL_CTL_ADD, v->fd, &ev);
+                v->events = EPOLLOUT;
                 v->connecting = true;
             } else {
                 fail(v, "connect: %s", strerror(errno));
@@ -618,9 +1060,77 @@ static void start_batch(void) {
     }
 }
 
-/* The TCP connection is up: send the request; fast viewers then wait for EPOLLIN, slow ones for ticks. */
+/* What epoll waits for on a TLS viewer's socket (0: take it out of the set). */
+static void watch(struct viewer *v, uint32_t events) {
+    if (events == v->events) return;
+    struct epoll_event ev = {.events = events, .data.ptr = v};
+    int op = !events ? EPOLL_CTL_DEL : v->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (epoll_ctl(epoll_fd, op, v->fd, &ev) < 0) fail(v, "epoll: %s", strerror(errno));
+    else v->events = events;
+}
+
+/* A TLS call on the viewer returned r <= 0: wait for the socket as it asks, or fail. */
+static void tls_wait(struct viewer *v, int r, const char *what) {
+    int saved = errno, err = SSL_get_error(v->ssl, r);
+    if (err == SSL_ERROR_WANT_READ) {
+        watch(v, EPOLLIN);
+    } else if (err == SSL_ERROR_WANT_WRITE) {
+        watch(v, EPOLLOUT);
+    } else {
+        char error[ERROR_LEN];
+        tls_message(error, what, err, saved);
+        fail(v, "%s", error);
+    }
+}
+
+/* Drives a TLS viewer on: the handshake, then the request; then fast viewers wait for EPOLLIN, slow ones (out of
+ * the epoll set) for ticks. */
+static void tls_advance(struct viewer *v) {
+    if (v->tls_step == TLS_HANDSHAKE) {
+        ERR_clear_error();
+        errno = 0;
+        int r = SSL_do_handshake(v->ssl);
+        if (r != 1) {
+            tls_wait(v, r, "TLS handshake");
+            return;
+        }
+        const unsigned char *alpn = NULL;
+        unsigned alpn_len = 0;
+        SSL_get0_alpn_selected(v->ssl, &alpn, &alpn_len);
+        if (alpn_len && (alpn_len != 8 || memcmp(alpn, "http/1.1", 8))) {
+            fail(v, "the server chose %.*s by ALPN, not http/1.1", (int)alpn_len, alpn);
+            return;
+        }
+        v->tls_step = TLS_REQUEST;
+    }
+    if (v->tls_step == TLS_REQUEST) {
+        ERR_clear_error();
+        errno = 0;
+        int r = SSL_write(v->ssl, request, (int)request_len); /* one record: all of it, or nothing yet */
+        if (r <= 0) {
+            tls_wait(v, r, "write");
+            return;
+        }
+        v->tls_step = TLS_STREAM;
+        watch(v, v->slow ? 0 : EPOLLIN);
+    }
+}
+
+/* The TCP connection is up: send the request (TLS: first the handshake); fast viewers then wait for EPOLLIN, slow
+ * ones for ticks. */
 static void connect_done(struct viewer *v) {
     v->connected = true;
+    if (opt.tls) {
+        if (!(v->ssl = SSL_new(tls_ctx)) || !SSL_set_fd(v->ssl, v->fd)) {
+            fail(v, "TLS: cannot set up a connection");
+            return;
+        }
+        SSL_set_connect_state(v->ssl);
+        if (v->slow) SSL_set_read_ahead(v->ssl, 0); /* its bytes wait in its small socket buffer, not in OpenSSL's */
+        v->tls_step = TLS_HANDSHAKE;
+        tls_advance(v);
+        return;
+    }
     if (send(v->fd, request, request_len, MSG_NOSIGNAL) != (ssize_t)request_len) {
         fail(v, "write: %s", strerror(errno));
         return;
@@ -645,6 +1155,8 @@ static void connect_event(struct viewer *v) {
 
 static void run_worker(void) {
     rbuf = malloc(RECV_BUFFER);
+    backlog = calloc((size_t)viewer_count + 1, sizeof *backlog);
+    backlog_next = calloc((size_t)viewer_count + 1, sizeof *backlog_next);
     for (int g = 0; g < 2; g++) hist[g].bins = calloc(HIST_BINS, sizeof(uint32_t));
     epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     /* The timer ticks every 10 ms for slow viewers' buckets; without slow viewers it fires once, at the end. */
@@ -656,7 +1168,7 @@ static void run_worker(void) {
         tick.it_interval = (struct timespec){1, 0}; /* (a late wake-up only re-checks the end) */
         tick.it_value = (struct timespec){(time_t)t_end, (long)((t_end - floor(t_end)) * 1e9)};
     }
-    if (!rbuf || !hist[0].bins || !hist[1].bins || epoll_fd < 0 || timer < 0 ||
+    if (!rbuf || !backlog || !backlog_next || !hist[0].bins || !hist[1].bins || epoll_fd < 0 || timer < 0 ||
         timerfd_settime(timer, any_slow ? 0 : TFD_TIMER_ABSTIME, &tick, NULL))
         startup_error("worker set-up: %s", strerror(errno));
     struct epoll_event tev = {.events = EPOLLIN, .data.ptr = NULL};
@@ -671,6 +1183,7 @@ static void run_worker(void) {
             double left = batch_deadline - clock_seconds(CLOCK_MONOTONIC);
             wait_ms = left > 0 ? (int)(left * 1000) + 1 : 0;
         }
+        if (backlog_len > 0) wait_ms = 0;
         int n = epoll_wait(epoll_fd, events, 1024, wait_ms);
         if (n < 0 && errno != EINTR) startup_error("epoll_wait: %s", strerror(errno));
         for (int i = 0; i < n; i++) {
@@ -681,24 +1194,53 @@ static void run_worker(void) {
                 double t = clock_seconds(CLOCK_MONOTONIC);
                 if (t >= t_end) goto finished;
                 for (int j = 0; j < viewer_count; j++)
-                    if (viewers[j].slow && viewers[j].connected && !viewers[j].done) read_slow(&viewers[j], t - last_tick);
+                    if (viewers[j].slow && viewers[j].connected && !viewers[j].done &&
+                        (!viewers[j].ssl || viewers[j].tls_step == TLS_STREAM))
+                        read_slow(&viewers[j], t - last_tick);
                 last_tick = t;
+            } else if (opt.http2) { /* (the epoll targets are connections) */
+                struct h2conn *c = events[i].data.ptr;
+                if (!c->closed) h2_event(c, events[i].events);
             } else if (v->done) {
                 continue; /* closed earlier in this batch of events */
             } else if (v->connecting) {
                 connect_event(v);
+            } else if (v->ssl && v->tls_step != TLS_STREAM) {
+                tls_advance(v);
             } else if (v->slow) {
                 epoll_ctl(epoll_fd, EPOLL_CTL_DEL, v->fd, NULL); /* slow viewers read on ticks only */
             } else {
                 read_fast(v);
             }
         }
+        /* TLS connections read up to their cap with records left in OpenSSL's buffer */
+        int waiting = backlog_len;
+        void **items = backlog;
+        backlog = backlog_next;
+        backlog_next = items;
+        backlog_len = 0;
+        for (int i = 0; i < waiting; i++) {
+            if (opt.http2) {
+                struct h2conn *c = items[i];
+                c->backlog = false;
+                if (!c->closed) h2_read(c);
+            } else {
+                struct viewer *v = items[i];
+                v->backlog = false;
+                if (!v->done) read_fast(v);
+            }
+        }
+        if (finished_count == viewer_count) break; /* every viewer failed or was closed: nothing left to see */
         if (next_connect < viewer_count) start_batch();
     }
 finished:
+    for (int k = 0; k < conn_count; k++) conns[k].closed = true; /* the end: no stream to cancel */
     for (int j = 0; j < viewer_count; j++) {
         struct viewer *v = &viewers[j];
         if (!v->connected && !v->done) fail(v, "connect: not done by the end of the run"); /* or not started */
+        if (!v->done && ((v->ssl && v->tls_step == TLS_HANDSHAKE) || (v->conn && v->conn->handshaking)))
+            fail(v, "TLS handshake: not done by the end of the run");
+        if (!v->done && v->http == H_HEAD) fail(v, "no response head by the end of the run");
         if (!v->done && v->fd >= 0) close(v->fd);
         v->done = true;
     }
@@ -862,19 +1404,30 @@ static double parse_number(const char *name, const char *s, bool integer) {
 }
 
 static void usage(FILE *to) {
-    fputs("usage: mjpeg-load --url http://127.0.0.1:PORT/PATH --clients N [--slow S --slow-rate BYTES_PER_S\n"
+    fputs("usage: mjpeg-load --url http[s]://127.0.0.1:PORT/PATH --clients N [--slow S --slow-rate BYTES_PER_S\n"
           "                  --slow-receive-buffer BYTES] --seconds T --warm-up W [--label L] [--header]\n"
           "                  [--processes P] [--copy] [--split-reads]\n"
+          "                  [--tls | --http2 [--streams-per-connection M]]\n"
           "Opens N (+ S slow) viewers of an MJPEG stream on this machine for T seconds and prints a Markdown row\n"
           "per kind of viewer, as MJPEGBench does. --copy reads JPEG bytes into user space instead of letting the\n"
-          "kernel drop them; --split-reads (a test) feeds the parser random small pieces.\n",
+          "kernel drop them; --split-reads (a test) feeds the parser random small pieces.\n"
+          "--tls (or an https URL): each viewer is a TLS connection, ALPN http/1.1; JPEG bytes are always decrypted\n"
+          "(so --copy changes nothing). --http2: TLS with ALPN h2, the viewers are streams, M to a connection\n"
+          "(default 1), so N viewers take ceil(N/M) connections; no slow viewers. The server's certificate is NOT\n"
+          "checked (a benchmark on loopback; never point this at a server you need to trust).\n"
+          "Exit status: 0; 1 when some viewer failed (counted in the row, the first errors on stderr); 2 on a\n"
+          "start-up error.\n",
           to);
 }
 
 static void parse_url(void) {
     const char *u = opt.url;
-    if (strncmp(u, "http://", 7)) startup_error("--url must be an http URL on this machine (127.0.0.1, localhost or ::1)");
-    u += 7;
+    bool https = !strncmp(u, "https://", 8);
+    if (!https && strncmp(u, "http://", 7))
+        startup_error("--url must be an http or https URL on this machine (127.0.0.1, localhost or ::1)");
+    if ((opt.tls || opt.http2) && !https) startup_error("--tls and --http2 need an https URL");
+    opt.tls |= https;
+    u += https ? 8 : 7;
     char host[64];
     const char *rest;
     if (*u == '[') {
@@ -890,7 +1443,7 @@ static void parse_url(void) {
         host[len] = 0;
         rest = u + len;
     }
-    long port = 80;
+    long port = https ? 443 : 80;
     if (*rest == ':') {
         char *end;
         port = strtol(rest + 1, &end, 10);
@@ -919,11 +1472,13 @@ static void parse_url(void) {
         server_addr_len = sizeof *a;
         host_header = "[::1]";
     } else {
-        startup_error("--url must be an http URL on this machine (127.0.0.1, localhost or ::1)");
+        startup_error("--url must be an http or https URL on this machine (127.0.0.1, localhost or ::1)");
     }
+    snprintf(request_path, sizeof request_path, "%s%.*s", *rest == '/' ? "" : "/", path_len, rest);
+    snprintf(authority, sizeof authority, "%s:%ld", host_header, port);
     request_len = (size_t)snprintf(request, sizeof request,
-                                   "GET %s%.*s HTTP/1.1\r\nHost: %s:%ld\r\nUser-Agent: mjpeg-load\r\n\r\n",
-                                   *rest == '/' ? "" : "/", path_len, rest, host_header, port);
+                                   "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: mjpeg-load\r\n\r\n", request_path,
+                                   authority);
 }
 
 static void parse_options(int argc, char **argv) {
@@ -935,7 +1490,10 @@ static void parse_options(int argc, char **argv) {
         {"label", required_argument, 0, 'l'},      {"header", no_argument, 0, 'H'},
         {"processes", required_argument, 0, 'p'},  {"copy", no_argument, 0, 'C'},
         {"split-reads", no_argument, 0, 'S'},      {"help", no_argument, 0, 'h'},
+        {"tls", no_argument, 0, 'T'},              {"http2", no_argument, 0, '2'},
+        {"streams-per-connection", required_argument, 0, 'm'},
         {0, 0, 0, 0}};
+    bool streams_given = false;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
@@ -952,6 +1510,12 @@ static void parse_options(int argc, char **argv) {
         case 'p': opt.processes = (int)parse_number("processes", optarg, true); break;
         case 'C': opt.copy = true; break;
         case 'S': opt.split = true; break;
+        case 'T': opt.tls = true; break;
+        case '2': opt.http2 = true; break;
+        case 'm':
+            opt.streams = (int)parse_number("streams-per-connection", optarg, true);
+            streams_given = true;
+            break;
         case 'h': usage(stdout); exit(0);
         default:
             usage(stderr);
@@ -965,7 +1529,32 @@ static void parse_options(int argc, char **argv) {
         startup_error("--seconds must exceed --warm-up and be at most 600");
     if (opt.slow_rate <= 0 || opt.slow_rcvbuf <= 0) startup_error("--slow-rate and --slow-receive-buffer must be positive");
     if (opt.processes < 1 || opt.processes > MAX_PROCESSES) startup_error("--processes must be 1 to %d", MAX_PROCESSES);
+    if (streams_given && !opt.http2) startup_error("--streams-per-connection is for --http2");
+    if (opt.streams < 1 || opt.streams > MAX_VIEWERS)
+        startup_error("--streams-per-connection must be 1 to %d", MAX_VIEWERS);
+    if (opt.http2 && opt.slow > 0)
+        startup_error("--slow is for HTTP/1.1 viewers (plain or --tls): HTTP/2 streams have no slow-viewer rate limit");
     parse_url();
+    if (opt.http2) opt.tls = true;
+}
+
+/* The TLS context of every connection: no certificate check (loopback benchmark), ALPN http/1.1 or h2, OpenSSL
+ * reading ahead so that one recv brings several records. */
+static void make_tls_context(void) {
+    static const unsigned char h1[] = "\x08http/1.1", h2[] = "\x02h2";
+    tls_ctx = SSL_CTX_new(TLS_client_method());
+    if (!tls_ctx) startup_error("TLS: %s", ERR_reason_error_string(ERR_get_error()));
+    SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_min_proto_version(tls_ctx, TLS1_2_VERSION);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+    SSL_CTX_set_options(tls_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF); /* a close without close_notify is an end of stream */
+#endif
+    SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_read_ahead(tls_ctx, 1);
+    SSL_CTX_set_default_read_buffer_len(tls_ctx, TLS_READ_AHEAD);
+    int failed = opt.http2 ? SSL_CTX_set_alpn_protos(tls_ctx, h2, sizeof h2 - 1)
+                           : SSL_CTX_set_alpn_protos(tls_ctx, h1, sizeof h1 - 1); /* (0 on success) */
+    if (failed) startup_error("TLS: cannot offer ALPN");
 }
 
 /* Raises the open-file limit to the hard limit; start-up error if a worker's viewers would not fit. */
@@ -987,18 +1576,43 @@ static double rusage_seconds(int who) {
            ru.ru_stime.tv_usec / 1e6;
 }
 
+/* HTTP/2: how many streams connection c carries (M, the last one the rest). */
+static int streams_of(int c, int total) {
+    return total - c * opt.streams < opt.streams ? total - c * opt.streams : opt.streams;
+}
+
+/* HTTP/2: worker w of `workers` takes connections w, w + P, ...: sets up its viewers and connections. */
+static void h2_worker(int w, int workers, int units, int total) {
+    conn_count = units / workers + (w < units % workers);
+    conns = calloc((size_t)conn_count, sizeof *conns);
+    if (!conns) startup_error("out of memory");
+    int first = 0;
+    for (int k = 0; k < conn_count; k++) {
+        struct h2conn *c = &conns[k];
+        c->fd = -1;
+        c->streams = &viewers[first];
+        c->count = streams_of(w + k * workers, total);
+        for (int i = 0; i < c->count; i++) c->streams[i].conn = c;
+        first += c->count;
+    }
+}
+
 int main(int argc, char **argv) {
     parse_options(argc, argv);
     int total = opt.clients + opt.slow;
-    int workers = opt.processes < total ? opt.processes : total;
-    raise_file_limit((total + workers - 1) / workers);
+    /* what the workers split: viewers, or with HTTP/2 connections */
+    int units = opt.http2 ? (total + opt.streams - 1) / opt.streams : total;
+    int workers = opt.processes < units ? opt.processes : units;
+    raise_file_limit((units + workers - 1) / workers);
     signal(SIGPIPE, SIG_IGN);
+    if (opt.tls) make_tls_context();
+    if (opt.http2) h2_make_callbacks();
 
     t_start = clock_seconds(CLOCK_MONOTONIC);
     t_warm = t_start + opt.warm_up;
     t_end = t_start + opt.seconds;
 
-    /* Fork the workers; viewer i (normal ones first, then slow ones) goes to worker i mod P. */
+    /* Fork the workers; viewer i (normal ones first, then slow ones) goes to worker i mod P (HTTP/2: connection i). */
     int pipes[MAX_PROCESSES];
     pid_t pids[MAX_PROCESSES];
     int counts[MAX_PROCESSES];
@@ -1007,6 +1621,10 @@ int main(int argc, char **argv) {
         int fds[2];
         if (pipe(fds)) startup_error("pipe: %s", strerror(errno));
         counts[w] = total / workers + (w < total % workers);
+        if (opt.http2) {
+            counts[w] = 0;
+            for (int c = w; c < units; c += workers) counts[w] += streams_of(c, total);
+        }
         pids[w] = fork();
         if (pids[w] < 0) startup_error("fork: %s", strerror(errno));
         if (pids[w] == 0) {
@@ -1018,8 +1636,9 @@ int main(int argc, char **argv) {
             for (int j = 0; j < viewer_count; j++) {
                 viewers[j].fd = -1;
                 viewers[j].first_frame = -1;
-                viewers[j].slow = w + j * workers >= opt.clients;
+                viewers[j].slow = !opt.http2 && w + j * workers >= opt.clients;
             }
+            if (opt.http2) h2_worker(w, workers, units, total);
             batch_size = (CONNECT_BATCH + workers - 1) / workers;
             rng ^= (uint64_t)(w + 1) * 0x2545f4914f6cdd1du;
             run_worker();
@@ -1058,5 +1677,7 @@ int main(int argc, char **argv) {
     print_row(&groups[1], true, cpu);
     fflush(stdout);
     for (int e = 0; e < error_count; e++) fprintf(stderr, "mjpeg-load: %s\n", errors[e]);
-    return 0;
+    int failed = 0;
+    for (int g = 0; g < 2; g++) failed += groups[g].errors + groups[g].expected - groups[g].received;
+    return failed > 0;
 }
