@@ -370,14 +370,20 @@ struct ExampleServer: AsyncParsableCommand {
             idleTimeout: .nanoseconds(Int64(server.requestTimeout * 1e9))
         )
         let httpServer: HTTPServerBuilder
-        if let tls = try server.tls.map(ServerAccess.tlsConfiguration) {
-            do {
-                httpServer = try .http2Upgrade(
-                    tlsConfiguration: tls,
-                    configuration: .init(idleTimeout: requestTimeout, streamConfiguration: channel)
+        var certificates: CertificateReloader?
+        if let files = server.tls {
+            let reloader = try CertificateReloader(files: files, logger: logger)
+            certificates = reloader
+            let deadline = TimeAmount.nanoseconds(Int64(server.requestTimeout * 1e9))
+            httpServer = HTTPServerBuilder { responder in
+                TLSHandshakeDeadline(
+                    base: try HTTP2UpgradeChannel(
+                        tlsConfiguration: reloader.tlsConfiguration,
+                        configuration: .init(idleTimeout: requestTimeout, streamConfiguration: channel),
+                        responder: responder
+                    ),
+                    deadline: deadline
                 )
-            } catch {
-                throw StartupError("cannot set up TLS: \(error)")
             }
         } else {
             httpServer = .http1(configuration: channel)
@@ -398,7 +404,7 @@ struct ExampleServer: AsyncParsableCommand {
             },
             logger: logger
         )
-        app.addServices(services + [MemoryTrimmer(connections: limit)])
+        app.addServices(services + [MemoryTrimmer(connections: limit)] + (certificates.map { [$0] } ?? []))
         let group = ServiceGroup(
             configuration: .init(
                 services: [app],

@@ -3,6 +3,9 @@ import Foundation
 import HummingbirdBcrypt
 import NIOCore
 import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import NIOTLS
 import Testing
 
 #if canImport(Glibc)
@@ -168,5 +171,119 @@ struct ExampleServerAccessTests {
         let status = try await closed.client.execute(get, timeout: .seconds(10))
         try await closed.stop()
         #expect(status.headers.first(name: "access-control-allow-origin") == nil)
+    }
+
+    /// The certificate a TLS handshake with the server gets.
+    static func servedCertificate(port: Int) async throws -> [UInt8] {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.certificateVerification = .none
+        let context = try NIOSSLContext(configuration: configuration)
+        let handshake = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: [UInt8].self)
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let tls = try NIOSSLClientHandler(context: context, serverHostname: nil)
+                    try channel.pipeline.syncOperations.addHandler(tls)
+                    try channel.pipeline.syncOperations.addHandler(HandshakeWatcher(tls: tls, done: handshake))
+                }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        defer { channel.close(promise: nil) }
+        return try await handshake.futureResult.get()
+    }
+
+    /// Reports the peer's certificate once the handshake is done.
+    final class HandshakeWatcher: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        let tls: NIOSSLClientHandler
+        let done: EventLoopPromise<[UInt8]>
+
+        init(tls: NIOSSLClientHandler, done: EventLoopPromise<[UInt8]>) {
+            self.tls = tls
+            self.done = done
+        }
+
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if case .handshakeCompleted = event as? TLSUserEvent {
+                done.completeWith(Result { try tls.peerCertificate?.toDERBytes() ?? [] })
+            }
+            context.fireUserInboundEventTriggered(event)
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            done.fail(error)
+        }
+    }
+
+    @Test func sighupServesARenewedCertificateAndABadOneKeepsTheOld() async throws {
+        let folder = NSTemporaryDirectory() + "framestream-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let first = try TestCertificate(commonName: "first")
+        let second = try TestCertificate(commonName: "second")
+        let files = try first.write(to: folder)
+        func der(_ certificate: TestCertificate) throws -> [UInt8] {
+            try NIOSSLCertificate(bytes: Array(certificate.certificatePEM.utf8), format: .pem).toDERBytes()
+        }
+        let server = try StandInServer(
+            camera: ["--camera", "emulated"],
+            arguments: ["--tls-cert", files.certificate, "--tls-key", files.key]
+        )
+        do {
+            #expect(try await Self.servedCertificate(port: server.port) == der(first))
+            _ = try second.write(to: folder)
+            server.signal(SIGHUP)
+            var served: [UInt8] = []
+            for _ in 0..<100 where served != (try der(second)) {
+                try await Task.sleep(for: .milliseconds(50))
+                served = try await Self.servedCertificate(port: server.port)
+            }
+            #expect(served == (try der(second)))
+            // A broken file is logged and the last good pair stays.
+            try "not a certificate".write(toFile: files.certificate, atomically: true, encoding: .utf8)
+            server.signal(SIGHUP)
+            let log = server.folder + "/server.log"
+            for _ in 0..<100 where !((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("kept the") {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(try await Self.servedCertificate(port: server.port) == der(second))
+            #expect(try await server.get("/status").status == 200)
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            #expect(text.contains("reloaded the TLS certificate"))
+            #expect(text.contains("kept the previous TLS certificate: cannot read the TLS certificate"))
+            #expect(!text.contains("PRIVATE KEY"))
+        } catch {
+            try? await server.stop()
+            throw error
+        }
+        try await server.stop()
+    }
+
+    @Test func aConnectionThatNeverStartsItsTLSHandshakeIsClosed() async throws {
+        let folder = NSTemporaryDirectory() + "framestream-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let files = try TestCertificate().write(to: folder)
+        let server = try StandInServer(
+            camera: ["--camera", "emulated"],
+            arguments: ["--tls-cert", files.certificate, "--tls-key", files.key, "--request-timeout", "0.3"]
+        )
+        let silent = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: server.port).get()
+        let closed = try await withThrowingTaskGroup(of: Bool.self) { tasks in
+            tasks.addTask {
+                try await silent.closeFuture.get()
+                return true
+            }
+            tasks.addTask {
+                try await Task.sleep(for: .seconds(20))
+                try? await silent.close()
+                return false
+            }
+            defer { tasks.cancelAll() }
+            return try await tasks.next() ?? false
+        }
+        try await server.stop()
+        #expect(closed)
     }
 }

@@ -92,6 +92,11 @@ final class StandInServer {
         return URL(fileURLWithPath: executable).deletingLastPathComponent().path
     }
 
+    /// Sends the server a signal (such as SIGHUP).
+    func signal(_ number: Int32) {
+        kill(process.processIdentifier, number)
+    }
+
     /// Stops the server with SIGTERM, as a service manager does, and removes the files.
     func stop() async throws {
         try await client.shutdown()

@@ -1,0 +1,61 @@
+import Logging
+import NIOCore
+import NIOSSL
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// The server's TLS certificate and key, read again from their files on SIGHUP, so that a renewed certificate (from
+/// certbot, say) is served without a restart. Each new connection's handshake gets the current pair; connections
+/// already open keep the one they started with. A pair that cannot be read, or does not belong together, is logged
+/// and the previous one is kept.
+final class CertificateReloader: Service, Sendable {
+    private let files: ServerConfiguration.TLSFiles
+    private let logger: Logger
+    private let current: CurrentPair
+    /// The TLS configuration of the server, whose handshakes take the current pair.
+    let tlsConfiguration: TLSConfiguration
+
+    init(files: ServerConfiguration.TLSFiles, logger: Logger) throws(StartupError) {
+        self.files = files
+        self.logger = logger
+        var configuration = try ServerAccess.tlsConfiguration(files)
+        guard let key = configuration.privateKey else { throw StartupError("no TLS private key in \(files.key)") }
+        let current = CurrentPair(chain: configuration.certificateChain, key: key)
+        self.current = current
+        configuration.sslContextCallback = { _, promise in
+            var override = NIOSSLContextConfigurationOverride()
+            (override.certificateChain, override.privateKey) = current.pair.withLock { ($0.chain, $0.key) }
+            promise.succeed(override)
+        }
+        tlsConfiguration = configuration
+    }
+
+    /// Reads the files again on each SIGHUP, until a graceful shutdown.
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            reload()
+        }
+    }
+
+    /// Reads the files again and, if they are good, serves them from the next handshake on.
+    func reload() {
+        do {
+            let configuration = try ServerAccess.tlsConfiguration(files)
+            guard let key = configuration.privateKey else { return }
+            current.pair.withLock { $0 = (configuration.certificateChain, key) }
+            logger.notice("reloaded the TLS certificate \(files.certificate) and key \(files.key)")
+        } catch {
+            logger.error("kept the previous TLS certificate: \(error)")
+        }
+    }
+}
+
+/// The certificate chain and key that the next handshake gets.
+private final class CurrentPair: Sendable {
+    let pair: Mutex<(chain: [NIOSSLCertificateSource], key: NIOSSLPrivateKeySource)>
+
+    init(chain: [NIOSSLCertificateSource], key: NIOSSLPrivateKeySource) {
+        pair = Mutex((chain, key))
+    }
+}
