@@ -154,6 +154,14 @@ struct AccessControlTests {
                 let bob = try await server.get(path, Self.bob)
                 #expect(bob.status == (camera == "front" ? 403 : 200), "\(path): \(bob.body)")
             }
+            // Other spellings of a restricted camera's address either are refused or reach no route.
+            for path in [
+                "/cameras//front/snapshot.jpg", "//cameras/front/snapshot.jpg", "/cameras/front/snapshot.jpg/",
+                "/cameras/fr%6Fnt/snapshot.jpg", "/cameras/front/./snapshot.jpg", "/%63ameras/front/snapshot.jpg",
+            ] {
+                let bob = try await server.get(path, Self.bob)
+                #expect(bob.status == 403 || bob.status == 404, "\(path): \(bob.status)")
+            }
         }
     }
 
