@@ -9,7 +9,9 @@
 ///     camerasUsers: ["front": ["alice"]]  // only alice sees front; every user sees the others
 /// )
 /// ```
-public struct CameraUsers: Sendable, Hashable, CustomStringConvertible {
+public struct CameraUsers: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible,
+    CustomReflectable
+{
     /// Each user's bcrypt password hash, by user name.
     public var passwordHashes: [String: String]
     /// For the cameras that are not open to every user, the users who may watch them.
@@ -49,5 +51,13 @@ public struct CameraUsers: Sendable, Hashable, CustomStringConvertible {
     /// The user names and which cameras each may watch, never a hash.
     public var description: String {
         "CameraUsers(users: \(names), restricted cameras: \(camerasUsers.keys.sorted()))"
+    }
+
+    /// The same as ``description``: no hash.
+    public var debugDescription: String { description }
+
+    /// The user names and restricted cameras, for `dump`: no hash.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["users": names, "restrictedCameras": camerasUsers.keys.sorted()])
     }
 }

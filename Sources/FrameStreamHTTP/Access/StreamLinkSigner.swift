@@ -14,7 +14,7 @@ public import Foundation
 /// let query = signer.query(path: "/cameras/front/stream", expires: 1_800_000_000, user: "alice")
 /// // "/cameras/front/stream?" + query works until 1_800_000_000 (2027-01-15)
 /// ```
-public struct StreamLinkSigner: Sendable {
+public struct StreamLinkSigner: Sendable, CustomStringConvertible, CustomReflectable {
     /// What checking a link found.
     public enum Verdict: Sendable, Hashable {
         /// The link is good, and was made for this user.
@@ -27,6 +27,12 @@ public struct StreamLinkSigner: Sendable {
     }
 
     private let key: SymmetricKey
+
+    /// `StreamLinkSigner(key: <hidden>)`: the key never appears in logs.
+    public var description: String { "StreamLinkSigner(key: <hidden>)" }
+
+    /// No children for `dump`: the key never appears in logs.
+    public var customMirror: Mirror { Mirror(self, children: [:]) }
 
     /// Creates a signer with a key (at least 16 bytes; ``generateKey()`` makes 32 random ones).
     public init(key: SymmetricKey) {

@@ -11,7 +11,7 @@ import Synchronization
 ///
 /// What is remembered is an HMAC of the user name and password with a key made at random when the process starts,
 /// never the password; a wrong password is checked with bcrypt every time.
-final class VerifiedPasswords: Sendable {
+final class VerifiedPasswords: Sendable, CustomReflectable {
     private let hashes: [String: String]
     private let lifetime: Duration
     private let uptime: @Sendable () -> Duration
@@ -19,6 +19,9 @@ final class VerifiedPasswords: Sendable {
     private let remembered = Mutex<[String: (code: Data, until: Duration)]>([:])
     /// A hash to check unknown users against, so that they take as long as known ones; made on first use.
     private let unknownUserHash = Mutex<String?>(nil)
+
+    /// No children for `dump`: hashes and remembered passwords never appear in logs.
+    var customMirror: Mirror { Mirror(self, children: [:]) }
 
     init(hashes: [String: String], lifetime: Duration, uptime: @escaping @Sendable () -> Duration) {
         // `$2y$` (PHP's and htpasswd's name for the same algorithm) is `$2b$` to this bcrypt.
