@@ -1,15 +1,13 @@
 import Logging
 import NIOCore
 import NIOSSL
-import ServiceLifecycle
 import Synchronization
-import UnixSignals
 
-/// The server's TLS certificate and key, read again from their files on SIGHUP, so that a renewed certificate (from
-/// certbot, say) is served without a restart. Each new connection's handshake gets the current pair; connections
+/// The server's TLS certificate and key, read again from their files on ``reload()`` (on SIGHUP, by
+/// ``HangupHandler``), so that a renewed certificate (from certbot, say) is served without a restart. Each new connection's handshake gets the current pair; connections
 /// already open keep the one they started with. A pair that cannot be read, or does not belong together, is logged
 /// and the previous one is kept.
-final class CertificateReloader: Service, Sendable {
+final class CertificateReloader: Sendable {
     private let files: ServerConfiguration.TLSFiles
     private let logger: Logger
     private let current: CurrentPair
@@ -29,13 +27,6 @@ final class CertificateReloader: Service, Sendable {
             promise.succeed(override)
         }
         tlsConfiguration = configuration
-    }
-
-    /// Reads the files again on each SIGHUP, until a graceful shutdown.
-    func run() async throws {
-        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
-            reload()
-        }
     }
 
     /// Reads the files again and, if they are good, serves them from the next handshake on.

@@ -404,7 +404,9 @@ struct ExampleServer: AsyncParsableCommand {
             },
             logger: logger
         )
-        app.addServices(services + [MemoryTrimmer(connections: limit)] + (certificates.map { [$0] } ?? []))
+        app.addServices(
+            services + [MemoryTrimmer(connections: limit), HangupHandler(certificates: certificates, logger: logger)]
+        )
         let group = ServiceGroup(
             configuration: .init(
                 services: [app],

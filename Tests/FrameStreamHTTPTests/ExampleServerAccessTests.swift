@@ -259,6 +259,21 @@ struct ExampleServerAccessTests {
         try await server.stop()
     }
 
+    @Test func sighupWithoutTLSLeavesTheServerRunning() async throws {
+        let server = try StandInServer(camera: ["--camera", "emulated"])
+        server.signal(SIGHUP)
+        let log = server.folder + "/server.log"
+        for _ in 0..<100
+        where !((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("nothing to reload") {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        let status = try? await server.get("/status").status
+        try await server.stop()
+        #expect(text.contains("SIGHUP: nothing to reload"))
+        #expect(status == 200)
+    }
+
     @Test func aConnectionThatNeverStartsItsTLSHandshakeIsClosed() async throws {
         let folder = NSTemporaryDirectory() + "framestream-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
