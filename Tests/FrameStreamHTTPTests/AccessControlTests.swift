@@ -329,6 +329,11 @@ struct AccessControlTests {
             }
             #expect(try await server.get("/status", Self.basic("bob", "guess")).status == 401)
         }
+        // The good passwords after the lockout: one bcrypt check, logged once, then remembered.
+        let logins = log.entries.filter { $0.level == .info && $0.message.description == "login" }
+        #expect(logins.count == 1)
+        #expect(logins.first?.metadata["user"]?.description == "alice")
+        #expect(logins.first?.metadata["address"]?.description == "127.0.0.1")
         let warnings = log.entries.filter { $0.level == .warning }.map { "\($0.message) \($0.metadata)" }
         #expect(warnings.filter { $0.contains("login failed") }.count == 8)
         #expect(warnings.contains { $0.contains("locking the address out for 120 s after 4 failures") })

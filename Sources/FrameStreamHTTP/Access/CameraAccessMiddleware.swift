@@ -89,9 +89,13 @@ public struct CameraAccessMiddleware<Context: AuthRequestContext<CameraViewer> &
         guard let basic = request.headers.basic else {
             return .failure(unauthorized("this server needs a user name and password"))
         }
-        let good = (try? await access.passwords.verify(user: basic.username, password: basic.password)) ?? false
-        guard good else {
+        let verdict = (try? await access.passwords.verify(user: basic.username, password: basic.password)) ?? .wrong
+        guard verdict != .wrong else {
             return .failure(await failedLogin(user: basic.username, address: address))
+        }
+        if verdict == .verified {
+            // Once per user and password lifetime, not per request: who came in, from where.
+            access.logger.info("login", metadata: ["user": "\(basic.username)", "address": "\(address)"])
         }
         access.throttle.recordSuccess(from: address)
         return .success(viewer(basic.username, bySignedLink: false))

@@ -40,22 +40,32 @@ final class VerifiedPasswords: Sendable, CustomReflectable {
         return hash
     }
 
+    /// What checking a password found.
+    enum Verdict: Equatable {
+        /// The same good password as within the last ``lifetime``.
+        case remembered
+        /// A good password, checked with bcrypt.
+        case verified
+        /// A wrong password, or an unknown user.
+        case wrong
+    }
+
     /// Whether `password` is `user`'s.
-    func verify(user: String, password: String) async throws -> Bool {
+    func verify(user: String, password: String) async throws -> Verdict {
         let code = Data(HMAC<SHA256>.authenticationCode(for: Data("\(user)\u{0}\(password)".utf8), using: key))
         let now = uptime()
         let known = remembered.withLock { remembered -> Bool in
             guard let entry = remembered[user], entry.until > now else { return false }
             return entry.code == code
         }
-        if known { return true }
+        if known { return .remembered }
         guard let hash = hashes[user] else {
             let hash = try await NIOThreadPool.singleton.runIfActive { self.hashForUnknownUsers() }
             _ = try await BcryptPasswordVerifier().verifyPassword(password, createsHash: hash)
-            return false
+            return .wrong
         }
-        guard try await BcryptPasswordVerifier().verifyPassword(password, createsHash: hash) else { return false }
+        guard try await BcryptPasswordVerifier().verifyPassword(password, createsHash: hash) else { return .wrong }
         remembered.withLock { $0[user] = (code, uptime() + lifetime) }
-        return true
+        return .verified
     }
 }
