@@ -935,6 +935,24 @@ static void h2_connected(struct h2conn *c) {
     h2_handshake(c);
 }
 
+/* Opens a non-blocking TCP socket to the server (TCP_NODELAY; SO_RCVBUF when rcvbuf > 0) into *fd and starts
+ * connecting it: 1 when connected at once, 0 when the connect is in progress, -1 on failure, with errno and *stage
+ * ("socket" or "connect") saying what failed. */
+static int start_connect(int *fd, int rcvbuf, const char **stage) {
+    *fd = socket(server_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (*fd < 0) {
+        *stage = "socket";
+        return -1;
+    }
+    int one = 1;
+    setsockopt(*fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (rcvbuf > 0) setsockopt(*fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    if (connect(*fd, (struct sockaddr *)&server_addr, server_addr_len) == 0) return 1;
+    if (errno == EINPROGRESS) return 0;
+    *stage = "connect";
+    return -1;
+}
+
 /* Starts a connection, with its viewers in the connect batch until each has its response head. */
 static void h2_start(struct h2conn *c) {
     double t = clock_seconds(CLOCK_MONOTONIC);
@@ -943,20 +961,15 @@ static void h2_start(struct h2conn *c) {
         c->streams[i].pending = true;
         in_flight++;
     }
-    c->fd = socket(server_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (c->fd < 0) {
-        h2_fail(c, "socket: %s", strerror(errno));
-        return;
-    }
-    int one = 1;
-    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(c->fd, (struct sockaddr *)&server_addr, server_addr_len) == 0) {
+    const char *stage;
+    int started = start_connect(&c->fd, 0, &stage);
+    if (started > 0) {
         h2_connected(c);
-    } else if (errno == EINPROGRESS) {
+    } else if (started == 0) {
         c->connecting = true;
         h2_watch(c, EPOLLOUT);
     } else {
-        h2_fail(c, "connect: %s", strerror(errno));
+        h2_fail(c, "%s: %s", stage, strerror(errno));
     }
 }
 
@@ -1038,23 +1051,17 @@ static void start_batch(void) {
             v->connect_start = clock_seconds(CLOCK_MONOTONIC);
             v->pending = true;
             in_flight++;
-            v->fd = socket(server_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-            if (v->fd < 0) {
-                fail(v, "socket: %s", strerror(errno));
-                continue;
-            }
-            int one = 1;
-            setsockopt(v->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-            if (v->slow) setsockopt(v->fd, SOL_SOCKET, SO_RCVBUF, &opt.slow_rcvbuf, sizeof opt.slow_rcvbuf);
-            if (connect(v->fd, (struct sockaddr *)&server_addr, server_addr_len) == 0) {
+            const char *stage;
+            int started = start_connect(&v->fd, v->slow ? opt.slow_rcvbuf : 0, &stage);
+            if (started > 0) {
                 connect_done(v);
-            } else if (errno == EINPROGRESS) {
+            } else if (started == 0) {
                 struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = v};
                 epoll_ctl(epoll_fd, EPOLL_CTL_ADD, v->fd, &ev);
                 v->events = EPOLLOUT;
                 v->connecting = true;
             } else {
-                fail(v, "connect: %s", strerror(errno));
+                fail(v, "%s: %s", stage, strerror(errno));
             }
         }
     }

@@ -364,25 +364,27 @@ struct ExampleServer: AsyncParsableCommand {
         let names = cameras.map(\.name)
         // Hummingbird's idle timeout counts from the last request part: it is also the time allowed for a request's
         // head, so a client that trickles its headers is closed too.
-        let requestTimeout = Duration.nanoseconds(Int64(server.requestTimeout * 1e9))
+        let requestTimeout = TimeAmount.nanoseconds(Int64(server.requestTimeout * 1e9))
         let channel = HTTP1Channel.Configuration(
             additionalChannelHandlers: MJPEGEndpoints.connectionHandlers(limit: limit),
-            idleTimeout: .nanoseconds(Int64(server.requestTimeout * 1e9))
+            idleTimeout: requestTimeout
         )
         let httpServer: HTTPServerBuilder
         var certificates: CertificateReloader?
         if let files = server.tls {
             let reloader = try CertificateReloader(files: files, logger: logger)
             certificates = reloader
-            let deadline = TimeAmount.nanoseconds(Int64(server.requestTimeout * 1e9))
             httpServer = HTTPServerBuilder { responder in
                 TLSHandshakeDeadline(
                     base: try HTTP2UpgradeChannel(
                         tlsConfiguration: reloader.tlsConfiguration,
-                        configuration: .init(idleTimeout: requestTimeout, streamConfiguration: channel),
+                        configuration: .init(
+                            idleTimeout: .nanoseconds(requestTimeout.nanoseconds),
+                            streamConfiguration: channel
+                        ),
                         responder: responder
                     ),
-                    deadline: deadline
+                    deadline: requestTimeout
                 )
             }
         } else {

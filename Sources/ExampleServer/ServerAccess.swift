@@ -57,8 +57,21 @@ enum ServerAccess {
     /// The key of signed links: the configured text, the key file (made if missing), or a new key that lasts
     /// until the server stops.
     static func signingKey(_ server: ServerConfiguration, logger: Logger) throws(StartupError) -> SymmetricKey {
-        if let text = server.signingKey { return SymmetricKey(data: Data(text.utf8)) }
-        guard let path = server.signingKeyFile else {
+        let text: String
+        if let configured = server.signingKey {
+            text = configured
+        } else if let path = server.signingKeyFile {
+            if let data = FileManager.default.contents(atPath: path) {
+                text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                guard text.utf8.count >= 16 else {
+                    throw StartupError(
+                        "the signing key file \(path) holds less than 16 characters: delete it to make a new key"
+                    )
+                }
+            } else {
+                text = try makeKeyFile(path, logger: logger)
+            }
+        } else {
             if !server.users.isEmpty {
                 logger.notice(
                     "signed links work until the server stops: set signingKeyFile to keep them across restarts"
@@ -66,34 +79,26 @@ enum ServerAccess {
             }
             return StreamLinkSigner.generateKey()
         }
-        if let data = FileManager.default.contents(atPath: path) {
-            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard text.utf8.count >= 16 else {
-                throw StartupError(
-                    "the signing key file \(path) holds less than 16 characters: delete it to make a new key"
-                )
-            }
-            return SymmetricKey(data: Data(text.utf8))
-        }
-        return try makeKeyFile(path, logger: logger)
+        // The text's bytes are the key, whether configured, read or just made.
+        return SymmetricKey(data: Data(text.utf8))
     }
 
-    /// Writes a new random key to `path`, readable by this user only.
-    private static func makeKeyFile(_ path: String, logger: Logger) throws(StartupError) -> SymmetricKey {
-        let key = StreamLinkSigner.generateKey()
-        let text = key.withUnsafeBytes { Data($0) }.base64EncodedString() + "\n"
+    /// Writes 32 new random bytes, in base64, to `path`, readable by this user only, and returns the text.
+    private static func makeKeyFile(_ path: String, logger: Logger) throws(StartupError) -> String {
+        let text = StreamLinkSigner.generateKey().withUnsafeBytes { Data($0) }.base64EncodedString()
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw StartupError("cannot create the signing key file \(path): \(String(cString: strerror(errno)))")
         }
         defer { close(descriptor) }
-        let written = text.utf8CString.withUnsafeBufferPointer { write(descriptor, $0.baseAddress, $0.count - 1) }
-        guard written == text.utf8.count, fsync(descriptor) == 0 else {
+        let line = text + "\n"
+        let written = line.utf8CString.withUnsafeBufferPointer { write(descriptor, $0.baseAddress, $0.count - 1) }
+        guard written == line.utf8.count, fsync(descriptor) == 0 else {
             unlink(path)
             throw StartupError("cannot write the signing key file \(path): \(String(cString: strerror(errno)))")
         }
         logger.notice("made a new signing key for links in \(path)")
-        return SymmetricKey(data: Data(text.trimmingCharacters(in: .whitespacesAndNewlines).utf8))
+        return text
     }
 
     /// The TLS configuration of the certificate and key files, checked: they can be read and belong together.

@@ -11,10 +11,15 @@ struct ExampleServerAccessOptionsTests {
     static let hash = "$2b$04$A5knTGlh0mH5w.6oNxsBduYYLcHJF1cdghK2V8BLbyqLp3B6Ki/vS"
     static let otherHash = "$2y$10$abcdefghijklmnopqrstuuJ3r0XbV0m0X8gXn1oY9rXw0gU6Z2Ke6"
 
-    static func temporaryFile(_ text: String, name: String = "cams.yaml") throws -> String {
+    /// A new empty folder for a test's files.
+    static func temporaryFolder() throws -> String {
         let folder = NSTemporaryDirectory() + "framestream-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let path = folder + "/" + name
+        return folder
+    }
+
+    static func temporaryFile(_ text: String, name: String = "cams.yaml") throws -> String {
+        let path = try temporaryFolder() + "/" + name
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -116,8 +121,7 @@ struct ExampleServerAccessOptionsTests {
     }
 
     @Test func aSigningKeyFileIsMadeOnceReadableByItsOwnerOnly() throws {
-        let folder = NSTemporaryDirectory() + "framestream-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         var server = ServerConfiguration(cameras: [])
         server.signingKeyFile = folder + "/signing.key"

@@ -15,6 +15,13 @@ import Glibc
 /// The real ExampleServer with users, links and TLS, the way people run it.
 @Suite(.timeLimit(.minutes(1)))
 struct ExampleServerAccessTests {
+    /// A new empty folder for a test's files; the test removes it.
+    static func makeFolder() throws -> String {
+        let folder = NSTemporaryDirectory() + "framestream-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
     /// Runs `ExampleServer hash-password` with `input` on a pipe.
     static func hashPassword(
         _ input: String,
@@ -57,8 +64,7 @@ struct ExampleServerAccessTests {
     }
 
     @Test func certificateProblemsStopTheServerAtStart() throws {
-        let folder = NSTemporaryDirectory() + "framestream-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let folder = try Self.makeFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let one = try TestCertificate().write(to: folder)
         let otherFolder = folder + "/other"
@@ -80,8 +86,7 @@ struct ExampleServerAccessTests {
     }
 
     @Test func usersLinksAndTLSWorkTogetherAndNoSecretIsLogged() async throws {
-        let folder = NSTemporaryDirectory() + "framestream-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let folder = try Self.makeFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let certificate = try TestCertificate().write(to: folder)
         let password = "pässword with spaces"
@@ -216,8 +221,7 @@ struct ExampleServerAccessTests {
     }
 
     @Test func sighupServesARenewedCertificateAndABadOneKeepsTheOld() async throws {
-        let folder = NSTemporaryDirectory() + "framestream-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let folder = try Self.makeFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let first = try TestCertificate(commonName: "first")
         let second = try TestCertificate(commonName: "second")
@@ -275,8 +279,7 @@ struct ExampleServerAccessTests {
     }
 
     @Test func aConnectionThatNeverStartsItsTLSHandshakeIsClosed() async throws {
-        let folder = NSTemporaryDirectory() + "framestream-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let folder = try Self.makeFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let files = try TestCertificate().write(to: folder)
         let server = try StandInServer(

@@ -43,10 +43,7 @@ struct HTTP2StreamTests {
             }
             try await stalled.setReading(true)
             // What was queued for the stalled viewer is a few frames, not the 2.7 MB it missed; then the newest.
-            var queued: [UInt64] = []
-            repeat {
-                queued.append(try #require(try await stalled.nextPart()?.sequence))
-            } while queued.last != 61 && queued.count < 10
+            let queued = try await stalled.sequences(until: 61, atMost: 10)
             #expect(queued.count <= 4, "the stalled HTTP/2 viewer got a backlog: \(queued)")
             #expect(queued.last == 61)
             server.camera.send(testImage(62))

@@ -93,10 +93,7 @@ struct TLSAndHTTP2Tests {
                 #expect(try await reading.nextPart()?.sequence == UInt64(marker))
             }
             try await slow.setStreamReading(true)
-            var queued: [UInt64] = []
-            repeat {
-                queued.append(try #require(try await slow.nextPart()?.sequence))
-            } while queued.last != 61 && queued.count < 10
+            let queued = try await slow.sequences(until: 61, atMost: 10)
             #expect(queued.count <= 4, "the slow HTTP/2 stream got a backlog: \(queued)")
             #expect(queued.last == 61)
             server.camera.send(testImage(62))

@@ -127,14 +127,14 @@ public struct CameraAccess: Sendable {
         let maximum = Int(configuration.maxLinkLifetime.components.seconds)
         let requested = request.uri.queryParameters.get("expires") ?? "3600"
         guard let seconds = Int(requested), seconds > 0, seconds <= maximum else {
-            return Self.plain(.badRequest, "expires must be a number of seconds from 1 to \(maximum)")
+            return Response.plainText(.badRequest, "expires must be a number of seconds from 1 to \(maximum)")
         }
         let stream = "/cameras/\(camera)/stream"
         let snapshot = "/cameras/\(camera)/snapshot.jpg"
         guard let viewer else {
             guard users.isEmpty else {
                 // The routes were mounted without the middleware in front: nobody was checked.
-                return Self.plain(.unauthorized, "links need a user: mount the routes behind middleware(for:)")
+                return Response.plainText(.unauthorized, "links need a user: mount the routes behind middleware(for:)")
             }
             // No users: every address works without a signature.
             return MJPEGEndpoints.jsonResponse(StreamLinks(stream: stream, snapshot: snapshot, expires: nil))
@@ -142,14 +142,17 @@ public struct CameraAccess: Sendable {
         // The middleware does not take a link's signature on this route; if another one did, a link must still not
         // make links that outlive it.
         guard !viewer.bySignedLink else {
-            return Self.plain(.forbidden, "a signed link cannot make links: log in with a user name and password")
+            return Response.plainText(
+                .forbidden,
+                "a signed link cannot make links: log in with a user name and password"
+            )
         }
         let expires = Int(now().timeIntervalSince1970) + seconds
+        let subject = linkSubject(viewer.name)
         return MJPEGEndpoints.jsonResponse(
             StreamLinks(
-                stream: stream + "?" + signer.query(path: stream, expires: expires, user: linkSubject(viewer.name)),
-                snapshot: snapshot + "?"
-                    + signer.query(path: snapshot, expires: expires, user: linkSubject(viewer.name)),
+                stream: stream + "?" + signer.query(path: stream, expires: expires, user: subject),
+                snapshot: snapshot + "?" + signer.query(path: snapshot, expires: expires, user: subject),
                 expires: expires
             )
         )
@@ -165,16 +168,6 @@ public struct CameraAccess: Sendable {
     /// The user whose link `subject` is, for checking a link against every user.
     var linkSubjects: [(subject: String, user: String)] {
         users.names.map { (linkSubject($0), $0) }
-    }
-
-    static func plain(_ status: HTTPResponse.Status, _ text: String, headers: HTTPFields = [:]) -> Response {
-        var headers = headers
-        headers[.contentType] = "text/plain; charset=utf-8"
-        return Response(
-            status: status,
-            headers: headers,
-            body: ResponseBody(byteBuffer: ByteBuffer(string: text + "\n"))
-        )
     }
 }
 

@@ -41,7 +41,7 @@ public struct CameraAccessMiddleware<Context: AuthRequestContext<CameraViewer> &
             case .failure(let refusal): return refusal.response
             }
             if let camera = target.camera, !viewer.mayWatch(camera) {
-                return CameraAccess.plain(.forbidden, "user '\(viewer.name)' may not watch camera '\(camera)'")
+                return Response.plainText(.forbidden, "user '\(viewer.name)' may not watch camera '\(camera)'")
             }
             context.identity = viewer
         }
@@ -53,7 +53,7 @@ public struct CameraAccessMiddleware<Context: AuthRequestContext<CameraViewer> &
                 "stream refused: the address has \(streams.maximum) streams open already",
                 metadata: ["address": "\(address)"]
             )
-            return CameraAccess.plain(
+            return Response.plainText(
                 .tooManyRequests,
                 "too many streams from this address (\(streams.maximum)): close one first",
                 headers: [.retryAfter: "5"]
@@ -116,12 +116,12 @@ public struct CameraAccessMiddleware<Context: AuthRequestContext<CameraViewer> &
             return .success(viewer(user, bySignedLink: true))
         case .expired:
             return .failure(
-                Refusal(response: CameraAccess.plain(.forbidden, "the link has expired: ask for a new one"))
+                Refusal(response: Response.plainText(.forbidden, "the link has expired: ask for a new one"))
             )
         case .invalid:
             return .failure(
                 Refusal(
-                    response: CameraAccess.plain(
+                    response: Response.plainText(
                         .forbidden,
                         "the link's signature is not valid for this address: ask for a new link"
                     )
@@ -156,7 +156,7 @@ public struct CameraAccessMiddleware<Context: AuthRequestContext<CameraViewer> &
     private func unauthorized(_ reason: String) -> Refusal {
         let realm = access.configuration.realm.replacingOccurrences(of: "\"", with: "'")
         return Refusal(
-            response: CameraAccess.plain(
+            response: Response.plainText(
                 .unauthorized,
                 reason,
                 headers: [.wwwAuthenticate: "Basic realm=\"\(realm)\", charset=\"UTF-8\""]
@@ -168,7 +168,7 @@ public struct CameraAccessMiddleware<Context: AuthRequestContext<CameraViewer> &
         let (whole, fraction) = remaining.components
         let seconds = max(1, Int(whole) + (fraction > 0 ? 1 : 0))
         return Refusal(
-            response: CameraAccess.plain(
+            response: Response.plainText(
                 .tooManyRequests,
                 "too many failed logins from this address: try again in \(seconds) s",
                 headers: [.retryAfter: "\(seconds)"]

@@ -87,9 +87,9 @@ public struct MJPEGCameraIndex: Sendable {
     public func page(for request: Request, viewer: CameraViewer? = nil) -> Response {
         guard cameras.count > 1 else { return cameras[0].endpoints.page(for: request) }
         let base = CameraPage.base(of: request.uri.path)
-        let visible = cameras.filter { viewer?.mayWatch($0.name) ?? true }
+        let visible = cameras(visibleTo: viewer)
         guard !visible.isEmpty else {
-            return CameraAccess.plain(.forbidden, "user '\(viewer?.name ?? "")' may watch none of these cameras")
+            return Response.plainText(.forbidden, "user '\(viewer?.name ?? "")' may watch none of these cameras")
         }
         let html = CameraGridPage.html(
             title: title,
@@ -106,11 +106,16 @@ public struct MJPEGCameraIndex: Sendable {
     /// status.
     public func statusResponse(viewer: CameraViewer? = nil) -> Response {
         guard cameras.count > 1 else { return cameras[0].endpoints.statusResponse() }
-        let visible = cameras.filter { viewer?.mayWatch($0.name) ?? true }
+        let visible = cameras(visibleTo: viewer)
         let status = CameraIndexStatus(
             cameras: Dictionary(uniqueKeysWithValues: visible.map { ($0.name, $0.endpoints.status()) })
         )
         return MJPEGEndpoints.jsonResponse(status)
+    }
+
+    /// The cameras `viewer` may watch; all of them without a viewer (a server without users).
+    private func cameras(visibleTo viewer: CameraViewer?) -> [Camera] {
+        cameras.filter { viewer?.mayWatch($0.name) ?? true }
     }
 
     private func camera(_ index: Int?) -> Camera? {

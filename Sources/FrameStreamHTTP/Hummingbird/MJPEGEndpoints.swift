@@ -370,21 +370,13 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
     ]
 
     static func unavailable(_ reason: String, retryAfter: Int?) -> Response {
-        var headers: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
+        var headers: HTTPFields = [:]
         headers[.retryAfter] = retryAfter.map(String.init)
-        return Response(
-            status: .serviceUnavailable,
-            headers: headers,
-            body: ResponseBody(byteBuffer: ByteBuffer(string: reason + "\n"))
-        )
+        return .plainText(.serviceUnavailable, reason, headers: headers)
     }
 
     static func badRequest(_ reason: String) -> Response {
-        Response(
-            status: .badRequest,
-            headers: [.contentType: "text/plain; charset=utf-8"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: reason + "\n"))
-        )
+        .plainText(.badRequest, reason)
     }
 }
 

@@ -141,6 +141,17 @@ struct HTTP2Viewer {
         }
     }
 
+    /// The sequence numbers of the parts that come until the one numbered `last`, or until `limit` parts: what a
+    /// viewer that stopped reading had queued for it.
+    mutating func sequences(until last: UInt64, atMost limit: Int) async throws -> [UInt64] {
+        var sequences: [UInt64] = []
+        repeat {
+            guard let sequence = try await nextPart()?.sequence else { throw HTTP2ViewerError.ended(after: sequences) }
+            sequences.append(sequence)
+        } while sequences.last != last && sequences.count < limit
+        return sequences
+    }
+
     func close() async {
         try? await connection.close()
     }
@@ -176,4 +187,6 @@ struct HTTP2Viewer {
 
 enum HTTP2ViewerError: Error {
     case noResponse
+    /// The stream ended after these parts.
+    case ended(after: [UInt64])
 }
