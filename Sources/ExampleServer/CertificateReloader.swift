@@ -4,9 +4,9 @@ import NIOSSL
 import Synchronization
 
 /// The server's TLS certificate and key, read again from their files on ``reload()`` (on SIGHUP, by
-/// ``HangupHandler``), so that a renewed certificate (from certbot, say) is served without a restart. Each new connection's handshake gets the current pair; connections
-/// already open keep the one they started with. A pair that cannot be read, or does not belong together, is logged
-/// and the previous one is kept.
+/// ``HangupHandler``), so that a renewed certificate (from certbot, say) is served without a restart. Each new
+/// connection's handshake gets the current pair; connections already open keep the one they started with. A pair
+/// that cannot be read, or does not belong together, is logged and the previous one is kept.
 final class CertificateReloader: Sendable {
     private let files: ServerConfiguration.TLSFiles
     private let logger: Logger
@@ -18,12 +18,13 @@ final class CertificateReloader: Sendable {
         self.files = files
         self.logger = logger
         var configuration = try ServerAccess.tlsConfiguration(files)
-        guard let key = configuration.privateKey else { throw StartupError("no TLS private key in \(files.key)") }
-        let current = CurrentPair(chain: configuration.certificateChain, key: key)
+        let current = CurrentPair()
         self.current = current
         configuration.sslContextCallback = { _, promise in
+            // Until a reload, the configuration's own pair: nothing to change in the handshake.
+            guard let (chain, key) = current.pair.withLock({ $0 }) else { return promise.succeed(.noChanges) }
             var override = NIOSSLContextConfigurationOverride()
-            (override.certificateChain, override.privateKey) = current.pair.withLock { ($0.chain, $0.key) }
+            (override.certificateChain, override.privateKey) = (chain, key)
             promise.succeed(override)
         }
         tlsConfiguration = configuration
@@ -42,11 +43,7 @@ final class CertificateReloader: Sendable {
     }
 }
 
-/// The certificate chain and key that the next handshake gets.
+/// The certificate chain and key that the next handshake gets, once a reload has read them; `nil` before.
 private final class CurrentPair: Sendable {
-    let pair: Mutex<(chain: [NIOSSLCertificateSource], key: NIOSSLPrivateKeySource)>
-
-    init(chain: [NIOSSLCertificateSource], key: NIOSSLPrivateKeySource) {
-        pair = Mutex((chain, key))
-    }
+    let pair = Mutex<(chain: [NIOSSLCertificateSource], key: NIOSSLPrivateKeySource)?>(nil)
 }

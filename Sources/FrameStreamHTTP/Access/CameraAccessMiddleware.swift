@@ -29,11 +29,13 @@ public struct CameraAccessMiddleware<Context: AuthRequestContext<CameraViewer> &
         context: Context,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
+        var context = context
+        context.identity = nil
+        // An open server without a stream limit has nothing to check.
+        guard !access.users.isEmpty || access.streams != nil else { return try await next(request, context) }
         let query = request.uri.queryParameters
         let target = CameraRequestTarget(path: request.uri.path, action: query.get("action"), cameras: cameras)
         let address = Self.address(of: context)
-        var context = context
-        context.identity = nil
         if !access.users.isEmpty {
             let viewer: CameraViewer
             switch await authenticate(request, address: address, target: target) {
