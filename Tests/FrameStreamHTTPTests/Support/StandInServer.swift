@@ -119,6 +119,17 @@ final class StandInServer {
         return json?["camera"] as? [String: Any] ?? [:]
     }
 
+    /// Waits until a line of the server's log contains `text`, and returns it. For errors that do not last (an
+    /// unplugged camera's, which the next start's error replaces in `/status`), the log keeps what happened.
+    func waitForLog(containing text: String) async throws -> String {
+        for _ in 0..<600 {
+            let log = (try? String(contentsOfFile: folder + "/server.log", encoding: .utf8)) ?? ""
+            if let line = log.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw StandInFailure("no log line containing '\(text)' within 30 s")
+    }
+
     /// Polls `/status` until the camera's last error contains `text`; the server is another process, so polling is
     /// the only way to watch it.
     func waitForError(containing text: String) async throws -> String {
