@@ -2,7 +2,7 @@
 # Both install the Debian packages the build needs when pkg-config does not find them.
 
 SWIFT ?= swift
-SYSTEM_PACKAGES := pkg-config libv4l-dev libturbojpeg0-dev
+SYSTEM_PACKAGES := pkg-config libv4l-dev libturbojpeg0-dev libsqlite3-dev
 ARGS ?=
 
 PREFIX ?= /usr/local
@@ -59,9 +59,9 @@ install-files:
 	sed 's|@PREFIX@|$(PREFIX)|g' deploy/framestream.service > "$(DESTDIR)$(PREFIX)/share/framestream/framestream.service"
 	install -m 644 Docs/cameras.example.yaml "$(DESTDIR)$(PREFIX)/share/framestream/cameras.example.yaml"
 
-# Installs the system libraries (V4L2 capture, TurboJPEG encoding) with apt-get, with sudo when not root.
+# Installs the system libraries (V4L2 capture, TurboJPEG encoding, SQLite for the recordings' catalog) with apt-get, with sudo when not root.
 deps:
-	@if ! pkg-config --exists libv4l2 libturbojpeg 2>/dev/null; then \
+	@if ! pkg-config --exists libv4l2 libturbojpeg sqlite3 2>/dev/null; then \
 		echo "Installing system packages: $(SYSTEM_PACKAGES)"; \
 		if [ "$$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 		$$SUDO apt-get update -qq && \

@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "FrameStream", targets: ["FrameStream"]),
         .library(name: "FrameStreamHTTP", targets: ["FrameStreamHTTP"]),
+        .library(name: "FrameStreamRecording", targets: ["FrameStreamRecording"]),
         .library(name: "FrameStreamTesting", targets: ["FrameStreamTesting"]),
         .executable(name: "ExampleServer", targets: ["ExampleServer"]),
     ],
@@ -31,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
@@ -52,6 +54,17 @@ let package = Package(
         .target(
             name: "FrameStreamTesting",
             dependencies: ["FrameStream", "CTurboJPEG"]
+        ),
+        // Recording to disk and its catalog (SQLite through GRDB, which links the system's libsqlite3): a module of
+        // its own, so that the core and the HTTP endpoints need no SQLite.
+        .target(
+            name: "FrameStreamRecording",
+            dependencies: [
+                "FrameStream",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .target(
             name: "FrameStreamHTTP",
@@ -77,6 +90,7 @@ let package = Package(
             dependencies: [
                 "FrameStream",
                 "FrameStreamHTTP",
+                "FrameStreamRecording",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -103,6 +117,15 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "FrameStreamRecordingTests",
+            dependencies: [
+                "FrameStream", "FrameStreamRecording", "FrameStreamTesting",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .testTarget(
             name: "ExampleServerTests",
             dependencies: [
                 "ExampleServer", "FrameStream", "FrameStreamHTTP",
@@ -115,6 +138,7 @@ let package = Package(
             dependencies: [
                 "FrameStream",
                 "FrameStreamHTTP",
+                "FrameStreamRecording",
                 "FrameStreamTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

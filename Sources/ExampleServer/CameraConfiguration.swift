@@ -23,6 +23,10 @@ struct CameraConfiguration: Equatable, Sendable {
     var stallTimeout: Double = 30
     /// The users who may watch the camera; `nil` for every user.
     var users: [String]?
+    /// Where and how the camera is recorded; `nil` for no recording.
+    var record: RecordingSettings?
+    /// The last seconds kept in memory for pausing and rewinding the live view.
+    var timeshift = TimeshiftSetting.standard
 
     /// A value that cannot be used: the key (`maxFps`) and what it must be.
     struct Problem: Error, Equatable {
@@ -33,7 +37,7 @@ struct CameraConfiguration: Equatable, Sendable {
     /// The keys of a camera in a configuration file, in the order the README lists them.
     static let keys = [
         "driver", "device", "size", "fps", "quality", "framesDir", "command", "url", "idleTimeout", "maxClients",
-        "maxFps", "heartbeat", "stallTimeout", "users",
+        "maxFps", "heartbeat", "stallTimeout", "users", "record", "timeshift",
     ]
 
     /// The first value that cannot be used, if any.
@@ -62,7 +66,7 @@ struct CameraConfiguration: Equatable, Sendable {
         if !(stallTimeout >= 0.01 && stallTimeout <= 86_400) {
             return Problem(key: "stallTimeout", expected: "from 0.01 seconds to a day (86400)")
         }
-        return nil
+        return record?.problem()
     }
 
     /// The driver's options.

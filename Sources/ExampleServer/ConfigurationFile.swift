@@ -143,6 +143,14 @@ enum ConfigurationFile {
                 case "signingKeyFile": server.signingKeyFile = try string(value, key)
                 case "allowOrigin": server.allowOrigin = try string(value, key)
                 case "maxStreamsPerAddress": server.maxStreamsPerAddress = try integer(value, key)
+                case "recordings":
+                    for (part, partValue) in try mapping(value, "recordings", known: ["maxBytes"]) {
+                        let text = try string(partValue, part)
+                        guard let bytes = RecordingSettings.bytes(text), bytes > 0 else {
+                            throw fail(key, "maxBytes must be a size such as 100GB, not '\(text)'")
+                        }
+                        server.recordingsMaxBytes = bytes
+                    }
                 case "lockout":
                     for (part, partValue) in try mapping(value, "lockout", known: ["failures", "window", "duration"]) {
                         switch part {
@@ -197,6 +205,13 @@ enum ConfigurationFile {
                     var users: [String] = []
                     for item in list { users.append(try string(item, key)) }
                     camera.users = users
+                case "record": camera.record = try record(value, key)
+                case "timeshift":
+                    let text = try string(value, key)
+                    guard let setting = TimeshiftSetting(text) else {
+                        throw fail(key, "must be a time such as 30s, a size such as 100MB, or off; not '\(text)'")
+                    }
+                    camera.timeshift = setting
                 default: break
                 }
             }
@@ -204,6 +219,46 @@ enum ConfigurationFile {
                 throw fail("driver", "is missing: every camera needs one, such as driver: v4l2")
             }
             return camera
+        }
+
+        /// `record: { path: …, segment: 60s, durability: 1s, keep: { days: 7, bytes: 20GB }, minFree: 5% }`, or
+        /// `record: PATH` alone.
+        func record(_ node: Node, _ key: String) throws(ConfigurationFileError) -> RecordingSettings {
+            if node.scalar != nil { return RecordingSettings(path: try string(node, key)) }
+            var settings = RecordingSettings(path: "")
+            for (part, value) in try mapping(node, "record", known: RecordingSettings.keys) {
+                switch part {
+                case "path": settings.path = try string(value, part)
+                case "segment", "durability":
+                    let text = try string(value, part)
+                    guard let seconds = RecordingSettings.seconds(text) else {
+                        throw fail(key, "\(part) must be a time such as 60s, not '\(text)'")
+                    }
+                    if part == "segment" { settings.segment = seconds } else { settings.durability = seconds }
+                case "keep":
+                    for (limit, limitValue) in try mapping(value, "record.keep", known: ["days", "bytes"]) {
+                        if limit == "days" {
+                            settings.keepDays = try number(limitValue, "days")
+                        } else {
+                            let text = try string(limitValue, limit)
+                            guard let bytes = RecordingSettings.bytes(text) else {
+                                throw fail(key, "keep.bytes must be a size such as 20GB, not '\(text)'")
+                            }
+                            settings.keepBytes = bytes
+                        }
+                    }
+                default:
+                    let text = try string(value, part)
+                    guard let amount = RecordingSettings.amount(text) else {
+                        throw fail(key, "minFree must be a share such as 5% or a size such as 2GB, not '\(text)'")
+                    }
+                    settings.minFree = amount
+                }
+            }
+            guard !settings.path.isEmpty else {
+                throw fail(key, "needs a path, such as record: { path: /var/lib/framestream }")
+            }
+            return settings
         }
     }
 }

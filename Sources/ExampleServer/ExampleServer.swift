@@ -1,6 +1,7 @@
 public import ArgumentParser
 import FrameStream
 import FrameStreamHTTP
+import FrameStreamRecording
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
@@ -146,6 +147,12 @@ struct ExampleServer: AsyncParsableCommand {
     @Option(help: "The most open streams from one client address (default: no limit); more get 429.")
     var maxStreamsPerAddress: Int?
 
+    @Option(help: "Record every camera into this folder (its files in DIR/NAME/), for playback and export.")
+    var record: String?
+
+    @Option(help: "The last seconds (30s) or megabytes (100MB) kept in memory to pause and rewind live; off for none.")
+    var timeshift: String?
+
     @Flag(help: "List the V4L2 capture devices (or only --device) with their formats, sizes and rates, and exit.")
     var listDevices = false
 
@@ -160,6 +167,9 @@ struct ExampleServer: AsyncParsableCommand {
         apply(to: &server)
         for user in users where ServerAccess.userEntry(user) == nil {
             throw ValidationError("--user must be NAME:HASH, with a hash from `ExampleServer hash-password`")
+        }
+        if let timeshift, TimeshiftSetting(timeshift) == nil {
+            throw ValidationError("--timeshift must be a time such as 30s, a size such as 100MB, or off")
         }
         if (tlsCert == nil) != (tlsKey == nil) {
             throw ValidationError("--tls-cert and --tls-key go together: give both, or neither")
@@ -242,6 +252,10 @@ struct ExampleServer: AsyncParsableCommand {
         if let maxFps { camera.maxFps = maxFps }
         if let heartbeat { camera.heartbeat = heartbeat }
         if let stallTimeout { camera.stallTimeout = stallTimeout }
+        if let record {
+            if camera.record == nil { camera.record = RecordingSettings(path: record) } else { camera.record?.path = record }
+        }
+        if let timeshift, let setting = TimeshiftSetting(timeshift) { camera.timeshift = setting }
     }
 
     /// `--max-fps` for the key `maxFps`.
@@ -255,6 +269,47 @@ struct ExampleServer: AsyncParsableCommand {
             + key.reduce(into: "") { flag, character in
                 if character.isUppercase { flag += "-" + character.lowercased() } else { flag.append(character) }
             }
+    }
+
+    /// The camera's timeshift ring, if it keeps one.
+    static func timeshift(_ setting: TimeshiftSetting, of broadcaster: FrameBroadcaster) -> TimeshiftBuffer? {
+        switch setting {
+        case .off:
+            return nil
+        case .seconds(let seconds):
+            return TimeshiftBuffer(
+                broadcaster: broadcaster,
+                configuration: .init(duration: .seconds(seconds), maxBytes: TimeshiftSetting.defaultMaxBytes)
+            )
+        case .bytes(let bytes):
+            return TimeshiftBuffer(
+                broadcaster: broadcaster,
+                configuration: .init(duration: .seconds(86_400), maxBytes: Int(clamping: bytes))
+            )
+        }
+    }
+
+    /// The store of a recording folder, opened (and repaired) once for all cameras that record there.
+    static func store(
+        for settings: RecordingSettings,
+        server: ServerConfiguration,
+        stores: inout [String: RecordingStore],
+        logger: Logger
+    ) throws(StartupError) -> RecordingStore {
+        if let store = stores[settings.path] { return store }
+        var configuration = RecordingStore.Configuration(maxTotalBytes: server.recordingsMaxBytes)
+        switch settings.minFree {
+        case .bytes(let bytes): configuration.minFreeBytes = bytes
+        case .fraction(let fraction): configuration.minFreeFraction = fraction
+        case nil: break
+        }
+        do {
+            let store = try RecordingStore(folder: settings.path, configuration: configuration, logger: logger)
+            stores[settings.path] = store
+            return store
+        } catch {
+            throw StartupError("cannot record into \(settings.path): \(error)")
+        }
     }
 
     /// Each camera's driver, made from its options, and the logger of everything about the camera.
@@ -298,6 +353,7 @@ struct ExampleServer: AsyncParsableCommand {
         let logger = Logger(label: "FrameStream")
         var services: [any Service] = []
         var cameras: [MJPEGCameraIndex.Camera] = []
+        var stores: [String: RecordingStore] = [:]
         for (camera, source, cameraLogger) in try Self.makeSources(for: server, file: config, logger: logger) {
             let broadcaster = FrameBroadcaster(
                 source: source,
@@ -308,8 +364,29 @@ struct ExampleServer: AsyncParsableCommand {
                 ),
                 logger: cameraLogger
             )
+            var archive = CameraArchive(timeshift: Self.timeshift(camera.timeshift, of: broadcaster))
+            if let settings = camera.record {
+                let store = try Self.store(for: settings, server: server, stores: &stores, logger: logger)
+                let recorder = FrameRecorder(
+                    camera: camera.name,
+                    broadcaster: broadcaster,
+                    store: store,
+                    configuration: .init(
+                        segmentDuration: .seconds(settings.segment),
+                        durability: .seconds(settings.durability),
+                        keep: RetentionLimits(
+                            maxAge: settings.keepDays.map { .seconds($0 * 86_400) },
+                            maxBytes: settings.keepBytes
+                        )
+                    ),
+                    logger: cameraLogger
+                )
+                archive.recording = recorder
+                services.append(recorder)
+            }
             let endpoints = MJPEGEndpoints(
                 broadcaster: broadcaster,
+                archive: archive,
                 configuration: .init(
                     maxClients: camera.maxClients,
                     maxFramesPerSecond: camera.maxFps,

@@ -30,6 +30,8 @@ struct ServerConfiguration: Equatable, Sendable {
     var lockoutFailures = 10
     var lockoutWindow: Double = 300
     var lockoutDuration: Double = 300
+    /// The most bytes the recordings in one folder may take, all cameras together; `nil` for no limit.
+    var recordingsMaxBytes: Int64?
 
     /// The certificate chain and private key of HTTPS, PEM files.
     struct TLSFiles: Equatable, Sendable {
@@ -40,7 +42,7 @@ struct ServerConfiguration: Equatable, Sendable {
     /// The top-level keys of a configuration file.
     static let keys = [
         "host", "port", "requestTimeout", "maxConnections", "logLevel", "users", "tls", "signingKey",
-        "signingKeyFile", "allowOrigin", "maxStreamsPerAddress", "lockout", "cameras",
+        "signingKeyFile", "allowOrigin", "maxStreamsPerAddress", "lockout", "recordings", "cameras",
     ]
 
     /// The first value that cannot be used, if any: `(camera, problem)`, with no camera for a server-wide key.

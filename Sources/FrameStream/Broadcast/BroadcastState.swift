@@ -23,6 +23,9 @@ struct BroadcastState {
     /// `framesProduced` at the last heartbeat tick.
     var framesAtLastHeartbeat: UInt64 = 0
     var nextSubscriptionID: UInt64 = 0
+    /// Who sees every frame as it is published (recorders, the timeshift ring, playbacks), by observation.
+    var frameObservers: [UInt64: @Sendable (Frame) -> Void] = [:]
+    var nextObserverID: UInt64 = 0
     /// The run loop, waiting for the subscriber count to change.
     var loopWaiter: CheckedContinuation<Void, Never>?
 

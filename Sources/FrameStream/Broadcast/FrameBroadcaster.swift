@@ -271,6 +271,11 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
             return (frame, waiters, recovered)
         }
         guard let (frame, waiters, recovered) = published else { return }
+        // Observers are called in the camera's task, in order, before any viewer is woken: a recorder gets every
+        // frame, however slow the viewers are.
+        for observer in state.withLock({ $0.frameObservers.isEmpty ? [] : Array($0.frameObservers.values) }) {
+            observer(frame)
+        }
         if recovered {
             failureLog.reset()
             logger.info(

@@ -10,3 +10,11 @@ extension Duration {
         return "\(milliseconds < 0 ? "-" : "")\(whole / 1000)\(fraction) s"
     }
 }
+
+extension Duration {
+    /// The duration in whole microseconds (rounded toward zero), as recordings count time.
+    package var microseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+    }
+}

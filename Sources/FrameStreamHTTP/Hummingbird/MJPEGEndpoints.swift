@@ -77,27 +77,35 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
 
     /// The camera.
     public let broadcaster: FrameBroadcaster
+    /// The camera's past (recording, timeshift), for playback, rewinding and export; `nil` for live only.
+    public let archive: CameraArchive?
     /// Limits and timeouts.
     public let configuration: Configuration
-    private let viewers: ViewerLimit
-    private let stream: MJPEGViewerStream
+    let viewers: ViewerLimit
+    let stream: MJPEGViewerStream
     private let hub: ViewerHub
-    private let logger: Logger
+    let logger: Logger
+    let sessions: PlaybackSessions
     private let startedAt = ContinuousClock.now
 
     /// Creates the endpoints of a camera.
     /// - Parameters:
     ///   - broadcaster: the camera.
+    ///   - archive: the camera's past; with it the routes also serve playback, the player, the listing of
+    ///     recordings, frames by time and exports (see <doc:RecordingAndPlayback>).
     ///   - configuration: limits and timeouts.
     ///   - clock: paces viewers with a frame-rate cap; tests pass a manual clock.
     ///   - logger: where viewers' arrivals and departures (debug level), refusals and misuse are logged.
     public init(
         broadcaster: FrameBroadcaster,
+        archive: CameraArchive? = nil,
         configuration: Configuration = Configuration(),
         clock: some Clock<Duration> = ContinuousClock(),
         logger: Logger
     ) {
         self.broadcaster = broadcaster
+        self.archive = archive?.isEmpty == true ? nil : archive
+        self.sessions = PlaybackSessions(maximum: max(16, configuration.maxClients))
         self.configuration = configuration
         self.viewers = ViewerLimit(maximum: configuration.maxClients)
         let parts = MJPEGPartCache()
@@ -176,12 +184,19 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
                 }
             }
         }
-        routes.getAndHead("stream") { request in streamResponse(for: request) }
-        routes.getAndHead("video_feed") { request in streamResponse(for: request) }
+        routes.getAndHead("stream") { request, context in
+            streamResponse(for: request, viewer: Self.viewerName(in: context))
+        }
+        routes.getAndHead("video_feed") { request, context in
+            streamResponse(for: request, viewer: Self.viewerName(in: context))
+        }
         routes.getAndHead("snapshot.jpg") { _ in await snapshotResponse() }
         routes.getAndHead("snapshot") { _ in await snapshotResponse() }
         if includesStatus {
             routes.getAndHead("status") { _ in statusResponse() }
+        }
+        if archive != nil {
+            addPlaybackRoutes(to: routes)
         }
         return routes
     }
@@ -208,12 +223,20 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
     /// With the ``connectionHandlers(limit:)`` on the viewer's connection, the stream leaves the router here for the
     /// fast path; otherwise the response body writes it, a task per viewer.
     public func streamResponse(for request: Request) -> Response {
+        streamResponse(for: request, viewer: nil)
+    }
+
+    /// ``streamResponse(for:)`` for a viewer whom access control let in (a playback session is theirs alone).
+    func streamResponse(for request: Request, viewer: String?) -> Response {
         let options: StreamOptions
+        let query = Dictionary(
+            request.uri.queryParameters.map { (String($0.key), String($0.value)) },
+            uniquingKeysWith: { first, _ in first }
+        )
+        if archive != nil, let playback = playbackStream(for: query, viewer: viewer) {
+            return playback
+        }
         do {
-            let query = Dictionary(
-                request.uri.queryParameters.map { (String($0.key), String($0.value)) },
-                uniquingKeysWith: { first, _ in first }
-            )
             options = try StreamOptions(query: query).capped(at: configuration.maxFramesPerSecond)
         } catch {
             return Self.badRequest(error.description)
@@ -265,7 +288,7 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
 
     /// Runs `operation` until it returns or the client closes its side of the connection, which cancels it; the
     /// response then ends normally, as after a graceful shutdown.
-    private static func untilInboundClose(
+    static func untilInboundClose(
         _ request: Request,
         _ operation: () async throws -> Void
     ) async throws {
@@ -341,6 +364,27 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
                 subscribers: camera.subscribers,
                 idleTimeout: broadcaster.configuration.idleTimeout?.seconds
             ),
+            recording: archive?.recording.map { recording in
+                let status = recording.status
+                return .init(
+                    recording: status.recording,
+                    framesWritten: status.framesWritten,
+                    bytesWritten: status.bytesWritten,
+                    framesDropped: status.framesDropped,
+                    lastWrittenTime: status.lastWrittenMicros.map { Double($0) / 1_000_000 },
+                    lastError: status.lastError,
+                    lastErrorTime: status.lastErrorTime?.timeIntervalSince1970
+                )
+            },
+            timeshift: archive?.timeshift.map { timeshift in
+                let usage = timeshift.usage
+                let range = timeshift.timeRange
+                return .init(
+                    frames: usage.frames,
+                    bytes: usage.bytes,
+                    seconds: range.map { Double($0.upperBound - $0.lowerBound) / 1_000_000 } ?? 0
+                )
+            },
             clients: viewers.current,
             maxClients: viewers.maximum,
             maxFps: configuration.maxFramesPerSecond,

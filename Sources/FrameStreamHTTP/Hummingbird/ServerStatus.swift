@@ -30,8 +30,37 @@ public struct ServerStatus: Sendable, Codable, Hashable {
         public var idleTimeout: Double?
     }
 
+    /// The camera's recording to disk.
+    public struct Recording: Sendable, Codable, Hashable {
+        /// Whether it runs and its last write succeeded.
+        public var recording: Bool
+        /// Frames and bytes written, frames it could not write, since the server started.
+        public var framesWritten: UInt64
+        public var bytesWritten: UInt64
+        public var framesDropped: UInt64
+        /// When the newest frame written was captured, in Unix seconds.
+        public var lastWrittenTime: Double?
+        /// The last write error (a full disk, a folder that is not writable).
+        public var lastError: String?
+        /// When it happened, in Unix seconds.
+        public var lastErrorTime: Double?
+    }
+
+    /// The camera's last seconds in memory.
+    public struct Timeshift: Sendable, Codable, Hashable {
+        /// Frames and JPEG bytes held.
+        public var frames: Int
+        public var bytes: Int
+        /// Seconds from the oldest frame held to the newest.
+        public var seconds: Double
+    }
+
     /// The camera.
     public var camera: Camera
+    /// The camera's recording, if it records.
+    public var recording: Recording?
+    /// The camera's timeshift ring, if it keeps one.
+    public var timeshift: Timeshift?
     /// Open streams.
     public var clients: Int
     /// The most streams the server accepts.

@@ -46,6 +46,20 @@ public struct MJPEGPartEncoder: Sendable {
         return buffer
     }
 
+    /// A recorded frame's part, with its original capture time in `X-Timestamp`.
+    public func part(for frame: RecordedFrame, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+        let headers =
+            "Content-Type: image/jpeg\r\n"
+            + "Content-Length: \(frame.jpeg.count)\r\n"
+            + "X-Timestamp: \(Self.unixSeconds(micros: frame.captureMicros))\r\n\r\n"
+        let trailer = "\r\n--\(boundary)\r\n"
+        var buffer = allocator.buffer(capacity: headers.utf8.count + frame.jpeg.count + trailer.utf8.count)
+        buffer.writeString(headers)
+        buffer.writeBytes(frame.jpeg)
+        buffer.writeString(trailer)
+        return buffer
+    }
+
     /// One frame's part, built once in one buffer that holds it both bare and framed as one HTTP/1.1 chunk (the
     /// chunk's size line before it, CRLF after it), so that a connection writes either with a single write.
     package func framedPart(for frame: Frame, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> MJPEGPart {
@@ -77,7 +91,11 @@ public struct MJPEGPartEncoder: Sendable {
 
     /// Seconds since 1970 with six decimals, as `X-Timestamp` carries them.
     static func unixSeconds(_ date: Date) -> String {
-        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        unixSeconds(micros: Int64((date.timeIntervalSince1970 * 1_000_000).rounded()))
+    }
+
+    /// Microseconds since 1970 as seconds with six decimals.
+    static func unixSeconds(micros: Int64) -> String {
         let fraction = String(micros % 1_000_000)
         return "\(micros / 1_000_000).\(String(repeating: "0", count: 6 - fraction.count))\(fraction)"
     }
