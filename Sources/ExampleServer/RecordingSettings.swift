@@ -46,7 +46,7 @@ struct RecordingSettings: Equatable, Sendable {
 
     /// `20GB`, `500MB`, `1.5TB`, `1024` (bytes); powers of 1024.
     static func bytes(_ text: String) -> Int64? {
-        let units: [(String, Double)] = [("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10), ("B", 1)]
+        let units: [(String, Double)] = [("TB", 0x1p40), ("GB", 0x1p30), ("MB", 0x1p20), ("KB", 0x1p10), ("B", 1)]
         let upper = text.uppercased().filter { $0 != " " }
         for (unit, scale) in units where upper.hasSuffix(unit) {
             guard let value = Double(upper.dropLast(unit.count)), value.isFinite, value >= 0, value * scale < 9e18 else {

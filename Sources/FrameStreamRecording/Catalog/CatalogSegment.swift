@@ -1,36 +1,36 @@
 import GRDB
 
 /// One segment as the catalog lists it: a row of the `segment` table.
-package struct CatalogSegment: Codable, Sendable, Hashable, FetchableRecord, MutablePersistableRecord {
+struct CatalogSegment: Codable, Sendable, Hashable, FetchableRecord, MutablePersistableRecord {
     /// Whether a segment is being written, complete, or on its way out.
-    package enum State: String, Codable, Sendable, Hashable, DatabaseValueConvertible {
+    enum State: String, Codable, Sendable, Hashable, DatabaseValueConvertible {
         case open
         case closed
         case deleting
     }
 
-    package static let databaseTableName = "segment"
+    static let databaseTableName = "segment"
 
     /// The row's id; `nil` before it is inserted.
-    package var id: Int64?
+    var id: Int64?
     /// The camera's name.
-    package var camera: String
+    var camera: String
     /// The segment's files without their extension, relative to the store's folder: `CAMERA/YYYY-MM-DD/START-SEQ`.
-    package var path: String
+    var path: String
     /// The first and the last frame's capture times, in microseconds since 1970.
-    package var startMicros: Int64
-    package var endMicros: Int64
+    var startMicros: Int64
+    var endMicros: Int64
     /// How many frames it holds.
-    package var frames: Int
+    var frames: Int
     /// Its size on disk: the JPEG data and the index.
-    package var bytes: Int64
-    package var state: State
+    var bytes: Int64
+    var state: State
 
-    package mutating func didInsert(_ inserted: InsertionSuccess) {
+    mutating func didInsert(_ inserted: InsertionSuccess) {
         id = inserted.rowID
     }
 
-    package init(
+    init(
         camera: String,
         path: String,
         startMicros: Int64,

@@ -5,13 +5,13 @@ import GRDB
 ///
 /// The segment files are the truth: a catalog that is missing or cannot be opened is rebuilt from them
 /// (``RecordingStore`` does that at start), and a row whose files are gone is dropped.
-package final class RecordingCatalog: Sendable {
+final class RecordingCatalog: Sendable {
     private let database: DatabaseQueue
     /// The catalog's file.
-    package let path: String
+    let path: String
 
     /// Opens the catalog at `path`, creating it (and its table) if needed.
-    package init(path: String) throws {
+    init(path: String) throws {
         self.path = path
         var configuration = Configuration()
         configuration.label = "FrameStream recordings"
@@ -40,31 +40,31 @@ package final class RecordingCatalog: Sendable {
     }
 
     /// Adds a segment; returns it with its id.
-    package func insert(_ segment: CatalogSegment) throws -> CatalogSegment {
+    func insert(_ segment: CatalogSegment) throws -> CatalogSegment {
         var segment = segment
         try database.write { db in try segment.insert(db) }
         return segment
     }
 
     /// Saves a segment's new end, counts and state.
-    package func update(_ segment: CatalogSegment) throws {
+    func update(_ segment: CatalogSegment) throws {
         try database.write { db in try segment.update(db) }
     }
 
     /// Removes a segment's row.
-    package func delete(id: Int64) throws {
+    func delete(id: Int64) throws {
         _ = try database.write { db in try CatalogSegment.deleteOne(db, key: id) }
     }
 
     /// Every segment, oldest first.
-    package func allSegments() throws -> [CatalogSegment] {
+    func allSegments() throws -> [CatalogSegment] {
         try database.read { db in
             try CatalogSegment.order(Column("startMicros"), Column("id")).fetchAll(db)
         }
     }
 
     /// A camera's segments that overlap `range`, oldest first.
-    package func segments(camera: String, overlapping range: ClosedRange<Int64>) throws -> [CatalogSegment] {
+    func segments(camera: String, overlapping range: ClosedRange<Int64>) throws -> [CatalogSegment] {
         try database.read { db in
             try CatalogSegment
                 .filter(Column("camera") == camera && Column("state") != CatalogSegment.State.deleting.rawValue)
@@ -75,7 +75,7 @@ package final class RecordingCatalog: Sendable {
     }
 
     /// Replaces every row with `segments` (a rebuild from the files).
-    package func replaceAll(with segments: [CatalogSegment]) throws -> [CatalogSegment] {
+    func replaceAll(with segments: [CatalogSegment]) throws -> [CatalogSegment] {
         try database.write { db in
             try CatalogSegment.deleteAll(db)
             return try segments.map { segment in

@@ -47,6 +47,16 @@ package enum SegmentName {
         return Int64(base[..<dash])
     }
 
+    /// The sequence number in a segment's file name (`START_US-SEQ`), or `nil` if the name is not one of a segment.
+    package static func sequence(fromFileName name: String) -> Int? {
+        guard startMicros(fromFileName: name) != nil else { return nil }
+        var base = Substring(name)
+        if let slash = base.lastIndex(of: "/") { base = base[base.index(after: slash)...] }
+        if let dot = base.firstIndex(of: ".") { base = base[..<dot] }
+        guard let dash = base.lastIndex(of: "-") else { return nil }
+        return Int(base[base.index(after: dash)...])
+    }
+
     private static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
         let quotient = value / divisor
         return value % divisor < 0 ? quotient - 1 : quotient

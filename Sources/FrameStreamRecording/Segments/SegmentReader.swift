@@ -65,7 +65,12 @@ package final class SegmentReader: Sendable {
     ///   checksum or are not all there, ``RecordingError/readFailed(path:errno:)``.
     package func frame(at index: Int) throws(RecordingError) -> [UInt8] {
         precondition(records.indices.contains(index), "frame \(index) of a segment of \(records.count) frames")
-        let record = records[index]
+        return try frame(for: records[index])
+    }
+
+    /// The JPEG a record points at, checked against its checksum: for the records of a segment still being written,
+    /// which this reader's ``records`` do not have.
+    package func frame(for record: SegmentIndexRecord) throws(RecordingError) -> [UInt8] {
         let bytes = try data.read(count: Int(record.length), at: UInt64(record.offset))
         guard bytes.count == Int(record.length), CRC32C.checksum(bytes) == record.checksum else {
             throw .corruptFrame(path: dataPath, offset: UInt64(record.offset))
