@@ -9,7 +9,7 @@
 /// | `POST playback` (`?start=TIME&rate=R` to resume) | a session: `{"id", "stream", "control", "events"}`, `201` |
 /// | `GET stream?session=ID` | the session's picture, in the `<img>` |
 /// | `GET playback/ID/events` | the session's state, as server-sent `state` events |
-/// | `POST playback/ID?pause` (`play`, `live`, `seek=T`, `skip=S`, `rate=R`, `step=N`) | one command; answers the state |
+/// | `POST playback/ID?pause` (`play`, `live`, `seek=T`, `skip=S`, `rate=R`, `step=N`) | a command; answers the state |
 /// | `GET recordings?start=T&end=T` | the recorded spans and the RAM time-shift, for the timeline |
 /// | `GET stream` | the live stream alone, when `POST playback` is refused (no recording, not allowed) |
 ///
@@ -125,13 +125,18 @@ enum PlayerPage {
           if (now && !liveOnly) {
             const where = state.live ? "LIVE" : `−${now.behind.toFixed(1)} s behind live`;
             const how = state.ended ? "ended" : (state.paused ? "paused" : "playing");
-            stateLine.textContent = `${localTime(now.position, true)} · ${where} · ${how} · ${state.rate}×`;
+            stateLine.textContent = `${localTime(now.position, true)} · ${where} · ${how} · ${rateLabel(state.rate)}`;
             stateLine.dataset.live = String(state.live);
             stateLine.dataset.paused = String(state.paused);
             stateLine.dataset.position = now.position.toFixed(3);
             stateLine.dataset.rate = String(state.rate);
           }
           drawTimeline(now);
+        }
+
+        function rateLabel(rate) {
+          const option = Array.from(rateSelect.options).find((o) => Number(o.value) === rate);
+          return option ? option.textContent : `${rate}×`;
         }
 
         function show(newState) {
@@ -287,7 +292,10 @@ enum PlayerPage {
           refreshRecordings();
         }
         for (const button of document.querySelectorAll("#zoom button")) {
-          button.addEventListener("click", () => setWindow(Number(button.dataset.seconds)));
+          button.addEventListener("click", (event) => {
+            if (event.detail > 0) button.blur();
+            setWindow(Number(button.dataset.seconds));
+          });
         }
 
         const buttons = {
@@ -295,13 +303,16 @@ enum PlayerPage {
           stepBack: "step=-1", stepForward: "step=1", live: "live",
         };
         for (const [id, text] of Object.entries(buttons)) {
-          document.getElementById(id).addEventListener("click", () => command(text));
+          document.getElementById(id).addEventListener("click", (event) => {
+            if (event.detail > 0) event.currentTarget.blur();  // clicked: let space pause and play again
+            command(text);
+          });
         }
         rateSelect.addEventListener("change", () => command(`rate=${rateSelect.value}`));
 
         document.addEventListener("keydown", (event) => {
           if (event.altKey || event.ctrlKey || event.metaKey || liveOnly) return;
-          if (event.target === rateSelect) return;
+          if (event.target === rateSelect || (event.key === " " && event.target.tagName === "BUTTON")) return;
           const keys = {"ArrowLeft": "skip=-10", "ArrowRight": "skip=10", ",": "step=-1", ".": "step=1", "l": "live"};
           let text = keys[event.key];
           if (event.key === " ") text = state && state.paused ? "play" : "pause";
