@@ -10,7 +10,7 @@ DESTDIR ?=
 # Where `make install-files` takes the binary from: the release build by default.
 BIN_DIR ?= .build/release
 
-.PHONY: run test stand-in check-portable tsan bench microbench browser-check build deps docs format lint clean install install-files
+.PHONY: run test stand-in check-portable tsan bench microbench browser-check player-check build deps docs format lint clean install install-files
 
 run: deps
 	$(SWIFT) run -c release ExampleServer $(ARGS)
@@ -77,6 +77,11 @@ bench: deps
 # only) six do. Installs chromium and openssl with apt-get when missing. Not part of `make test`.
 browser-check: deps
 	Scripts/browser-check.sh
+
+# A recording test-pattern camera's player page in headless Chromium: reads the clock drawn into the picture to
+# prove that play, pause, −10 s and live work. Installs chromium with apt-get when missing. Not part of `make test`.
+player-check: deps
+	Scripts/player-check.sh
 
 # Micro-benchmarks of the core (ordo-one/benchmark, built only here); numbers in Docs/benchmarks.md.
 microbench: deps

@@ -1,4 +1,5 @@
-/// A camera's page: a title and the stream in an `<img>`, as in the article; no JavaScript needed.
+/// A camera's page: a title and the stream in an `<img>`, as in the article; no JavaScript needed. It links to the
+/// camera's ``PlayerPage`` for pausing and rewinding.
 ///
 /// Its links are relative, so that the page works wherever the camera's routes are mounted.
 enum CameraPage {
@@ -14,7 +15,8 @@ enum CameraPage {
                 """,
             body: """
                 <img src="\(base)video_feed" alt="live camera stream">
-                <p><a href="\(base)snapshot.jpg">snapshot</a> · <a href="\(base)status">status</a></p>
+                <p><a href="\(base)snapshot.jpg">snapshot</a> · <a href="\(base)status">status</a> · \
+                <a href="\(base)player">Player (pause, rewind)</a></p>
                 """
         )
     }
