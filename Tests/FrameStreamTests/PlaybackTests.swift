@@ -45,15 +45,18 @@ struct Sent: Equatable, CustomStringConvertible {
 }
 
 /// Reads a playback's frames while advancing a manual clock from one sleeper's deadline to the next, until `count`
-/// frames came out (or `limit` of clock time passed); `between` runs after each frame, to send commands.
+/// frames came out, the playback ended, or `limit` of clock time passed; `after` runs after each frame, to send
+/// commands. The reader sleeps on the clock whenever it waits, also after the end, so that the loop always knows
+/// when it is idle.
 func collect(
     _ playback: Playback,
     clock: ManualClock,
     count: Int,
     limit: Duration = .seconds(120),
     after: @escaping @Sendable (Int) -> Void = { _ in }
-) async -> [Sent] {
+) async -> (sent: [Sent], ended: Bool) {
     let sent = Mutex<[Sent]>([])
+    let ended = Atomic(false)
     let consumer = Task {
         while let frame = await playback.nextFrame() {
             let total = sent.withLock { sent in
@@ -61,18 +64,19 @@ func collect(
                 return sent.count
             }
             after(total)
-            if total >= count { return }
         }
+        ended.store(true, ordering: .sequentiallyConsistent)
+        try? await clock.sleep(until: .init(offset: .seconds(1_000_000)))
     }
     while sent.withLock({ $0.count }) < count, clock.now.offset < limit {
         await clock.waitForSleepers(1)
-        if sent.withLock({ $0.count }) >= count { break }
+        if sent.withLock({ $0.count }) >= count || ended.load(ordering: .sequentiallyConsistent) { break }
         guard let next = clock.sleeperDeadlines.first else { continue }
         clock.advance(by: next.offset - clock.now.offset)
     }
     consumer.cancel()
     await consumer.value
-    return sent.withLock { $0 }
+    return (Array(sent.withLock { $0 }.prefix(count)), ended.load(ordering: .sequentiallyConsistent))
 }
 
 struct PlaybackTests {
@@ -82,7 +86,7 @@ struct PlaybackTests {
     @Test func playsFromTheStartTimeAtTheRecordedPace() async throws {
         let clock = ManualClock()
         let playback = try Playback(history: history, broadcaster: nil, start: .micros(start + 250_000), clock: clock)
-        let sent = await collect(playback, clock: clock, count: 5)
+        let (sent, _) = await collect(playback, clock: clock, count: 5)
         // The first frame at or after the start at once, then one every 100 ms of recorded time.
         #expect(sent.map(\.micros) == [3, 4, 5, 6, 7].map { history.times[$0] })
         #expect(sent.map(\.at) == [0, 100, 200, 300, 400].map { Duration.milliseconds($0) })
@@ -98,7 +102,7 @@ struct PlaybackTests {
             configuration: .init(maxFramesPerSecond: 10),
             clock: clock
         )
-        let sent = await collect(playback, clock: clock, count: 6)
+        let (sent, _) = await collect(playback, clock: clock, count: 6)
         // At 16x a frame of 100 ms is due every 6.25 ms, but at most 10 go out a second: every 100 ms, 16 frames on.
         #expect(sent.map(\.at) == (0..<6).map { Duration.milliseconds($0 * 100) })
         #expect(sent.map(\.micros) == [0, 16, 32, 48, 64, 80].map { history.times[$0] })
@@ -114,7 +118,7 @@ struct PlaybackTests {
             configuration: .init(heartbeat: .seconds(1)),
             clock: clock
         )
-        let sent = await collect(playback, clock: clock, count: 5)
+        let (sent, _) = await collect(playback, clock: clock, count: 5)
         #expect(sent.map(\.micros) == [3, 2, 1, 0, 0].map { history.times[$0] })
         #expect(Array(sent.map(\.at).prefix(4)) == [0, 100, 200, 300].map { Duration.milliseconds($0) })
         #expect(playback.playbackState.isPaused)
@@ -129,7 +133,7 @@ struct PlaybackTests {
             rate: 0.125,
             clock: clock
         )
-        let sent = await collect(playback, clock: clock, count: 3)
+        let (sent, _) = await collect(playback, clock: clock, count: 3)
         #expect(sent.map(\.micros) == [0, 1, 2].map { history.times[$0] })
         #expect(sent.map(\.at) == [0, 800, 1600].map { Duration.milliseconds($0) })
     }
@@ -143,7 +147,7 @@ struct PlaybackTests {
             configuration: .init(heartbeat: .seconds(2)),
             clock: clock
         )
-        let sent = await collect(playback, clock: clock, count: 7) { count in
+        let (sent, _) = await collect(playback, clock: clock, count: 7) { count in
             if count == 2 { playback.pause() }
             if count == 5 { playback.play() }
         }
@@ -159,7 +163,7 @@ struct PlaybackTests {
         let clock = ManualClock()
         let playback = try Playback(history: history, broadcaster: nil, start: .micros(start), clock: clock)
         playback.pause()
-        let sent = await collect(playback, clock: clock, count: 7) { count in
+        let (sent, _) = await collect(playback, clock: clock, count: 7) { count in
             if count == 2 { playback.seek(to: history.times[50] + 1) }
             if count == 4 { playback.step(frames: -3) }
         }
@@ -177,17 +181,9 @@ struct PlaybackTests {
             end: history.times[3] + 50_000,
             clock: clock
         )
-        var frames: [Int64] = []
-        let reader = Task {
-            var frames: [Int64] = []
-            while let frame = await playback.nextFrame() { frames.append(frame.captureMicros) }
-            return frames
-        }
-        while clock.now.offset < .seconds(2) {
-            await clock.waitForSleepers(1)
-            clock.advance(by: .milliseconds(10))
-        }
-        frames = await reader.value
+        let (sent, ended) = await collect(playback, clock: clock, count: 100)
+        let frames = sent.map(\.micros)
+        #expect(ended)
         #expect(frames == [0, 1, 2, 3].map { history.times[$0] })
         #expect(playback.playbackState.hasEnded)
     }
@@ -196,7 +192,7 @@ struct PlaybackTests {
         let clock = ManualClock()
         let gapped = ArrayHistory(count: 10, gapAfter: 4, gap: 3_600_000_000)
         let playback = try Playback(history: gapped, broadcaster: nil, start: .micros(gapped.times[3]), clock: clock)
-        let sent = await collect(playback, clock: clock, count: 4)
+        let (sent, _) = await collect(playback, clock: clock, count: 4)
         #expect(sent.map(\.micros) == [3, 4, 5, 6].map { gapped.times[$0] })
         // The hour is not waited out: the frame after the gap comes as soon as the frame rate allows.
         #expect(sent[2].at - sent[1].at < .milliseconds(100))
@@ -233,12 +229,15 @@ struct PlaybackTests {
                 rate: 4,
                 clock: clock
             )
-            let sent = await collect(playback, clock: clock, count: 4)
-            // Frames 5 to 9 at 4x (skipping some at the frame-rate cap), then live once nothing newer is there.
-            #expect(sent.first?.micros == base + 500_000)
-            #expect(sent.last?.micros == base + 900_000)
-            await eventually { playback.playbackState.isLive }
+            let (sent, _) = await collect(playback, clock: clock, count: 5)
+            // Frames 5 to 9 at 4x (at 30 frames a second at most), then live once nothing newer is there.
+            #expect(sent.map(\.micros) == [5, 6, 7, 8, 9].map { base + Int64($0) * 100_000 })
+            #expect(sent.last?.at ?? .zero < .milliseconds(150))
             let next = Task { await playback.nextFrame() }
+            // The frame-rate cap's wait, then live.
+            await clock.waitForSleepers(1)
+            clock.advance(by: .milliseconds(100))
+            await eventually { playback.playbackState.isLive }
             await publish(10)
             #expect(await next.value?.captureMicros == base + 1_000_000)
             #expect(playback.playbackState.isLive)
@@ -248,8 +247,11 @@ struct PlaybackTests {
             #expect(await playback.nextFrame()?.captureMicros == base + 500_000)
             #expect(!playback.playbackState.isLive)
             #expect(playback.playbackState.behindLiveMicros == 500_000)
+            // Live again: the newest frame at once, then each new one.
             playback.goLive()
+            #expect(await playback.nextFrame()?.captureMicros == base + 1_000_000)
             let live = Task { await playback.nextFrame() }
+            await clock.waitForSleepers(1)
             await publish(11)
             #expect(await live.value?.captureMicros == base + 1_100_000)
             withExtendedLifetime(keepOn) {}
