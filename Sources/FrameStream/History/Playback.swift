@@ -297,7 +297,9 @@ public final class Playback: Sendable {
     }
 
     private func snapshot(of state: State) -> PlaybackState {
-        let position = state.mode == .live ? (state.liveSent ?? state.position) : state.position
+        let position =
+            state.mode == .live
+            ? max(state.latestLive?.captureMicros ?? .min, state.liveSent ?? state.position) : state.position
         let newest = max(state.latestLive?.captureMicros ?? .min, history.timeRange?.upperBound ?? .min)
         return PlaybackState(
             positionMicros: position,
@@ -364,6 +366,11 @@ public final class Playback: Sendable {
         if state.pendingShows > 0 {
             state.pendingShows -= 1
             if let frame = history.frame(atOrBefore: state.position) ?? history.frame(after: state.position) {
+                // Playing on from here: the schedule starts when the frame goes out (a stream may open a while
+                // after its session was made).
+                state.anchorTime = now
+                state.anchorPosition = frame.captureMicros
+                state.position = frame.captureMicros
                 return send(frame, &state, now: now)
             }
         }
