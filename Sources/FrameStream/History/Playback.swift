@@ -157,7 +157,11 @@ public final class Playback: Sendable {
             initial = State(mode: .paused, rate: 1, position: newest, anchorTime: now, anchorPosition: newest)
             initial.pendingShows = 2
         case .micros(let micros):
-            let first = history.frame(atOrAfter: micros) ?? history.frame(atOrBefore: micros)
+            // Backwards, the frame at or before the start comes first; forwards, the one at or after it.
+            let first =
+                rate < 0
+                ? history.frame(atOrBefore: micros) ?? history.frame(atOrAfter: micros)
+                : history.frame(atOrAfter: micros) ?? history.frame(atOrBefore: micros)
             let position = first?.captureMicros ?? micros
             initial = State(mode: .playing, rate: rate, position: position, anchorTime: now, anchorPosition: position)
             initial.pendingShows = 1
