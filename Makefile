@@ -87,11 +87,12 @@ player-check: deps
 microbench: deps
 	FRAMESTREAM_BENCHMARKS=1 $(SWIFT) package --scratch-path .build-bench benchmark
 
-# The DocC documentation of FrameStream and FrameStreamHTTP (Sources/*/Docs.docc), in a build folder of its own;
-# any DocC warning fails it. Not part of `make test`. Each .build-docs/plugins/Swift-DocC/outputs/<Target>.doccarchive
+# The DocC documentation of FrameStream, FrameStreamHTTP and FrameStreamRecording (Sources/*/Docs.docc), in a build
+# folder of its own; any DocC warning fails it. Not part of `make test`. Each .build-docs/plugins/Swift-DocC/outputs/<Target>.doccarchive
 # is a static site: serve the folder and open /documentation/<target, lowercased>/.
 docs: deps
 	$(SWIFT) package --scratch-path .build-docs generate-documentation --target FrameStream --target FrameStreamHTTP \
+		--target FrameStreamRecording \
 		--warnings-as-errors --disable-indexing
 
 format:

@@ -12,7 +12,7 @@ import class Foundation.Thread
 ///
 /// A recorder is a `Service`. While it runs it keeps the camera on (its idle stop is off) and sees every frame the
 /// broadcaster publishes, however slow the viewers are. A thread of its own appends each frame's JPEG and then its
-/// index record to the current segment with `write(2)`: once written, a frame survives a crash of the process
+/// index record to the current segment with `pwrite(2)`: once written, a frame survives a crash of the process
 /// (`kill -9`). Every ``Configuration/durability`` the segment is `fdatasync`ed, which bounds what a power loss can
 /// take. Segments are cut every ``Configuration/segmentDuration`` and at gaps, so that time never goes backwards
 /// inside one.

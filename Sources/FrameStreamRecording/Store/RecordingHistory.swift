@@ -2,7 +2,7 @@ public import FrameStream
 import Logging
 import Synchronization
 
-/// One camera's recording read by time: a ``FrameHistory`` over a ``RecordingStore``'s segments, including the one
+/// One camera's recording read by time: a `FrameHistory` over a ``RecordingStore``'s segments, including the one
 /// being written.
 ///
 /// Each reader (a playback, an export) gets its own from ``RecordingStore/history(camera:)``: it keeps the segment

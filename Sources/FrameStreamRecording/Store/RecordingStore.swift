@@ -15,7 +15,7 @@ import class Foundation.FileManager
 /// rebuilt from the files. Any number of ``FrameRecorder``s write into one store, one per camera; readers get a
 /// camera's frames by time through ``history(camera:)``.
 ///
-/// Retention (``enforceRetention()``) deletes the oldest segments first when a camera passes its
+/// Retention (``enforceRetention(now:)``) deletes the oldest segments first when a camera passes its
 /// ``RetentionLimits``, the store passes ``Configuration/maxTotalBytes``, or the file system's free space falls
 /// under ``Configuration/minFreeBytes`` or ``Configuration/minFreeFraction``; it never deletes a segment being
 /// written or read. Recorders run it when a segment closes and every 10 s.
