@@ -72,6 +72,7 @@ struct AccessControlTests {
             loginThrottle: .init(slowdownStep: .zero, maxSlowdown: .zero)
         ),
         logger: Logger = quietLogger,
+        timeshift: Bool = false,
         _ body: @Sendable (Server) async throws -> Void
     ) async throws {
         let wallClock = WallClock()
@@ -98,6 +99,7 @@ struct AccessControlTests {
             cameras: 2,
             endpoints: .init(snapshotTimeout: .seconds(5)),
             logger: logger,
+            timeshift: timeshift,
             mount: mount
         ) { live in
             try await body(Server(live: live, access: access, wallClock: wallClock, uptime: uptime))
@@ -215,6 +217,46 @@ struct AccessControlTests {
             #expect(expired.body.contains("expired"))
             #expect(try await server.live.get(links.stream, method: .HEAD).status == 403)
             try await Self.next(testImage(22), from: &viewer, camera: server.live.cameras[0])
+        }
+    }
+
+    /// The first camera's archive at the root is its archive: its users only; a link shows its live view only.
+    @Test func theArchiveRoutesFollowTheCamerasUsersAndALinkShowsTheLiveViewOnly() async throws {
+        try await Self.run(timeshift: true) { server in
+            let archivePaths = [
+                "/recordings", "/player", "/frame.jpg?t=now", "/export.mjpeg?start=-5s&end=now",
+                "/cameras/front/recordings", "/cameras/front/player", "/cameras/front/frame.jpg?t=now",
+            ]
+            for path in archivePaths {
+                #expect(try await server.get(path, Self.bob).status == 403, "\(path)")
+                #expect(try await server.get(path).status == 401, "\(path)")
+            }
+            #expect(try await server.get("/recordings", Self.alice).status == 200)
+            #expect(try await server.get("/cameras/back/recordings", Self.bob).status == 200)
+            var playback = HTTPClientRequest(url: server.live.baseURL + "/playback")
+            playback.method = .POST
+            for (name, value) in Self.bob { playback.headers.add(name: name, value: value) }
+            #expect(try await server.live.client.execute(playback, timeout: .seconds(10)).status.code == 403)
+
+            let links = try await server.links("front", Self.alice)
+            #expect(try await server.live.get(links.stream, method: .HEAD).status == 200)
+            for query in ["&start=-10s", "&rate=-1", "&session=0123", "&end=now"] {
+                let response = try await server.live.get(links.stream + query, method: .HEAD)
+                #expect(response.status == 403, "\(query)")
+            }
+            // A session is its maker's: another user cannot watch or steer it.
+            var make = HTTPClientRequest(url: server.live.baseURL + "/cameras/back/playback")
+            make.method = .POST
+            for (name, value) in Self.alice { make.headers.add(name: name, value: value) }
+            let response = try await server.live.client.execute(make, timeout: .seconds(10))
+            #expect(response.status.code == 201)
+            let json = try JSONSerialization.jsonObject(with: Data(Array(buffer: try await response.body.collect(upTo: 1 << 16))))
+            let id = try #require((json as? [String: Any])?["id"] as? String)
+            var steer = HTTPClientRequest(url: server.live.baseURL + "/cameras/back/playback/\(id)?pause")
+            steer.method = .POST
+            for (name, value) in Self.bob { steer.headers.add(name: name, value: value) }
+            #expect(try await server.live.client.execute(steer, timeout: .seconds(10)).status.code == 404)
+            #expect(try await server.live.get("/cameras/back/stream?session=\(id)", method: .HEAD, headers: Self.bob).status == 404)
         }
     }
 

@@ -31,7 +31,10 @@ struct CameraRequestTarget: Hashable {
             }
         } else {
             let kind = Self.kind(of: components[...])
-            let aboutFirstCamera = kind != .other || (components == ["status"] && cameras.count == 1)
+            // The first camera's routes are at the root too: its playback, recordings and exports are about it.
+            let aboutFirstCamera =
+                kind != .other || (components == ["status"] && cameras.count == 1)
+                || Self.archiveRoutes.contains(components[0])
             self.init(camera: aboutFirstCamera ? cameras.first : nil, kind: kind)
         }
     }
@@ -40,6 +43,11 @@ struct CameraRequestTarget: Hashable {
         self.camera = camera
         self.kind = kind
     }
+
+    /// The first path components of a camera's archive routes (``MJPEGEndpoints`` with a `CameraArchive`).
+    static let archiveRoutes: Set<String> = [
+        "player", "playback", "recordings", "frame.jpg", "export.mkv", "export.mjpeg", "export.zip",
+    ]
 
     private static func camera(_ index: Int?, of cameras: [String]) -> String? {
         let index = index ?? 0

@@ -65,7 +65,7 @@ public struct MJPEGCameraIndex: Sendable {
                 return page(for: request, viewer: Self.viewer(in: context))
             case .stream(let index):
                 guard let camera = camera(index) else { break }
-                return camera.endpoints.streamResponse(for: request)
+                return camera.endpoints.streamResponse(for: request, viewer: Self.viewer(in: context))
             case .snapshot(let index):
                 guard let camera = camera(index) else { break }
                 return await camera.endpoints.snapshotResponse()

@@ -173,11 +173,11 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
     ) -> RouteCollection<Context> {
         let routes = RouteCollection(context: Context.self)
         if includesPage {
-            routes.getAndHead("") { request in
+            routes.getAndHead("") { request, context in
                 let action = request.uri.queryParameters.get("action")
                 switch MJPEGAction(query: action) {
                 case nil: return page(for: request)
-                case .stream(nil), .stream(0): return streamResponse(for: request)
+                case .stream(nil), .stream(0): return streamResponse(for: request, viewer: Self.viewer(in: context))
                 case .snapshot(nil), .snapshot(0): return await snapshotResponse()
                 case .stream(.some), .snapshot(.some), .invalid:
                     return Self.badRequest(MJPEGAction.unknown(action ?? "", cameras: 1))
@@ -185,10 +185,10 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
             }
         }
         routes.getAndHead("stream") { request, context in
-            streamResponse(for: request, viewer: Self.viewerName(in: context))
+            streamResponse(for: request, viewer: Self.viewer(in: context))
         }
         routes.getAndHead("video_feed") { request, context in
-            streamResponse(for: request, viewer: Self.viewerName(in: context))
+            streamResponse(for: request, viewer: Self.viewer(in: context))
         }
         routes.getAndHead("snapshot.jpg") { _ in await snapshotResponse() }
         routes.getAndHead("snapshot") { _ in await snapshotResponse() }
@@ -227,13 +227,13 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
     }
 
     /// ``streamResponse(for:)`` for a viewer whom access control let in (a playback session is theirs alone).
-    func streamResponse(for request: Request, viewer: String?) -> Response {
+    func streamResponse(for request: Request, viewer: CameraViewer?) -> Response {
         let options: StreamOptions
         let query = Dictionary(
             request.uri.queryParameters.map { (String($0.key), String($0.value)) },
             uniquingKeysWith: { first, _ in first }
         )
-        if archive != nil, let playback = playbackStream(for: query, viewer: viewer) {
+        if archive != nil, let playback = playbackStream(for: request, query: query, viewer: viewer) {
             return playback
         }
         do {
@@ -438,7 +438,7 @@ extension MJPEGEndpoints {
 
 extension Logger {
     /// This logger with the request's path in its metadata.
-    fileprivate func with(path: some CustomStringConvertible) -> Logger {
+    func with(path: some CustomStringConvertible) -> Logger {
         var logger = self
         logger[metadataKey: "path"] = "\(path)"
         return logger

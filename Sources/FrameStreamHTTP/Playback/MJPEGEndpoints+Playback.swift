@@ -38,9 +38,14 @@ extension MJPEGEndpoints {
         logger[metadataKey: "camera"].map { "\($0)" } ?? broadcaster.driverName
     }
 
+    /// The viewer whom ``CameraAccessMiddleware`` let in, if the context has one.
+    static func viewer(in context: some RequestContext) -> CameraViewer? {
+        (context as? any AuthRequestContext<CameraViewer>)?.identity
+    }
+
     /// The name of the user whom ``CameraAccessMiddleware`` let in, if the context has one.
     static func viewerName(in context: some RequestContext) -> String? {
-        (context as? any AuthRequestContext<CameraViewer>)?.identity?.name
+        viewer(in: context)?.name
     }
 
     private static func query(of request: Request) -> [String: String] {
@@ -53,18 +58,24 @@ extension MJPEGEndpoints {
     // MARK: Streams
 
     /// A playback stream when the query asks for one (`start`, `session`), else `nil` for the live stream.
-    func playbackStream(for query: [String: String], viewer: String?) -> Response? {
+    func playbackStream(for request: Request, query: [String: String], viewer: CameraViewer?) -> Response? {
         guard let archive else { return nil }
+        let asksForThePast = ["session", "start", "rate", "end"].contains { query[$0] != nil }
+        if asksForThePast, viewer?.bySignedLink == true {
+            // A link shares the live view; the recordings need the user's password.
+            return .plainText(.forbidden, "a signed link shows the live stream only: log in to play recordings")
+        }
+        let viewer = viewer?.name
         if let id = query["session"] {
             guard let playback = sessions.playback(id, owner: viewer) else {
                 return .plainText(.notFound, "no playback session \(id.prefix(40)): make one with POST playback")
             }
-            return playbackStreamResponse(playback, session: id)
+            return playbackStreamResponse(playback, session: id, request: request)
         }
         guard query["start"] != nil || query["rate"] != nil || query["end"] != nil else { return nil }
         do {
             let playback = try makePlayback(archive: archive, query: query)
-            return playbackStreamResponse(playback, session: nil)
+            return playbackStreamResponse(playback, session: nil, request: request)
         } catch let error as PlaybackQueryError {
             return Self.badRequest(error.description)
         } catch {
@@ -78,57 +89,57 @@ extension MJPEGEndpoints {
         let start = try query["start"].map { try PlaybackTime.micros($0, name: "start", now: now) }
         let end = try query["end"].map { try PlaybackTime.micros($0, name: "end", now: now) }
         if let start, let end, end < start { throw PlaybackQueryError.endBeforeStart }
-        let rate = try query["rate"].map(Self.rate) ?? 1
+        let rate = try query["rate"].map(PlaybackCommand.rate) ?? 1
+        // A rate without a start plays from now: backwards or slowly from the newest frame.
+        let from: Playback.Start = start.map { .micros($0) } ?? (rate == 1 ? .live : .micros(now.microsSince1970))
         return try Playback(
             history: archive.makeHistory(),
             broadcaster: broadcaster,
-            start: start.map { .micros($0) } ?? .live,
+            start: from,
             rate: rate,
             end: end,
-            configuration: .init(heartbeat: broadcaster.configuration.heartbeatInterval ?? .seconds(5))
+            configuration: .init(
+                heartbeat: broadcaster.configuration.heartbeatInterval ?? .seconds(5),
+                maxFramesPerSecond: min(Playback.Configuration().maxFramesPerSecond, configuration.maxFramesPerSecond ?? .infinity)
+            )
         )
     }
 
-    private static func rate(_ text: String) throws(PlaybackQueryError) -> Double {
-        var value: Double?
-        if let slash = text.firstIndex(of: "/"), let top = Double(text[..<slash]),
-            let bottom = Double(text[text.index(after: slash)...]), bottom != 0
-        {
-            value = top / bottom
-        } else {
-            value = Double(text)
-        }
-        guard text.utf8.count <= 16, let value, Playback.rates.contains(value.magnitude) else {
-            throw .invalidRate(String(text.prefix(16)))
-        }
-        return value
-    }
-
     /// Streams a playback through the response body (a task per viewer: playbacks are few, and each is paced).
-    private func playbackStreamResponse(_ playback: Playback, session: String?) -> Response {
+    private func playbackStreamResponse(_ playback: Playback, session: String?, request: Request) -> Response {
         var headers = Self.noCacheHeaders
         headers[.contentType] = stream.parts.encoder.contentType
         guard let slot = viewers.admit() else {
             logger.notice("viewer refused: \(viewers.maximum) viewers already")
             return Self.unavailable("too many viewers (\(viewers.maximum)): try again later", retryAfter: 5)
         }
+        let logger = self.logger.with(path: Self.loggedPath(path: request.uri.path, query: request.uri.query))
+        // With the connection handler there, it guards the connection as for a live stream (the stall drop, the
+        // stream's socket settings); the body writes the playback.
+        let handoff =
+            request.headers[StreamHandoff.connectionField] == StreamHandoff.connectionMarker
+            ? StreamHandoff(hub: nil, stallTimeout: configuration.stallTimeout, logger: logger, slot: slot) : nil
+        headers[StreamHandoff.tokenField] = handoff?.tokenValue
         let encoder = stream.parts.encoder
         return Response(
             status: .ok,
             headers: headers,
-            body: ResponseBody { [sessions, logger] writer in
+            body: ResponseBody { [sessions] writer in
                 if let session { sessions.stream(of: session, isOpen: true) }
                 defer { if let session { sessions.stream(of: session, isOpen: false) } }
                 logger.debug("playback viewer connected", metadata: ["session": "\(session != nil)"])
-                try await writer.write(encoder.streamStart())
-                try await withGracefulShutdownHandler {
-                    while let frame = await playback.nextFrame() {
-                        try await writer.write(encoder.part(for: frame))
+                try await Self.untilInboundClose(request) {
+                    guard await handoff?.outcome() ?? .writeItYourself == .writeItYourself else { return }
+                    try await writer.write(encoder.streamStart())
+                    try await withGracefulShutdownHandler {
+                        while let frame = await playback.nextFrame() {
+                            try await writer.write(encoder.part(for: frame))
+                        }
+                    } onGracefulShutdown: {
+                        playback.finish()
                     }
-                } onGracefulShutdown: {
-                    playback.finish()
                 }
-                withExtendedLifetime(slot) {}
+                withExtendedLifetime((slot, handoff)) {}
                 try await writer.finish(nil)
             }
         )

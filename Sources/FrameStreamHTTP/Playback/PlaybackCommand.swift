@@ -25,11 +25,7 @@ enum PlaybackCommand: Hashable {
                 throw .invalidTime("skip", String(value.prefix(16)))
             }
             self = .skip(.microseconds(Int64(seconds * 1_000_000)))
-        case "rate":
-            guard value.utf8.count <= 16, let rate = Double(value), Playback.rates.contains(rate.magnitude) else {
-                throw .invalidRate(String(value.prefix(16)))
-            }
-            self = .rate(rate)
+        case "rate": self = .rate(try Self.rate(value))
         case "step":
             guard let frames = Int(value), (-1000...1000).contains(frames) else {
                 throw .invalidStep(String(value.prefix(16)))
@@ -38,6 +34,22 @@ enum PlaybackCommand: Hashable {
         default:
             throw .unknownCommand(String(command.prefix(32)))
         }
+    }
+
+    /// A rate: a number (`0.125`, `-4`) or a fraction (`1/8`), 1/8 to 64 in magnitude.
+    static func rate(_ text: String) throws(PlaybackQueryError) -> Double {
+        var value: Double?
+        if let slash = text.firstIndex(of: "/"), let top = Double(text[..<slash]),
+            let bottom = Double(text[text.index(after: slash)...]), bottom != 0
+        {
+            value = top / bottom
+        } else {
+            value = Double(text)
+        }
+        guard text.utf8.count <= 16, let value, Playback.rates.contains(value.magnitude) else {
+            throw .invalidRate(String(text.prefix(16)))
+        }
+        return value
     }
 
     private static let names = ["pause", "play", "live", "seek", "skip", "rate", "step"]

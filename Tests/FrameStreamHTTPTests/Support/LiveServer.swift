@@ -114,6 +114,7 @@ struct LiveServer {
         connectionIdleTimeout: TimeAmount? = nil,
         connectionLimit: ConnectionLimit? = nil,
         logger: Logger = quietLogger,
+        timeshift: Bool = false,
         mount: @Sendable (Router<Context>, [MJPEGEndpoints]) -> Void,
         _ body: @Sendable (LiveServer) async throws -> Result
     ) async throws -> Result {
@@ -130,8 +131,15 @@ struct LiveServer {
                 logger: quietLogger
             )
         }
+        // With `timeshift`, each camera keeps its last seconds, and its endpoints serve playback.
         let endpointsList = broadcasters.map {
-            MJPEGEndpoints(broadcaster: $0, configuration: configuration, clock: clock, logger: logger)
+            MJPEGEndpoints(
+                broadcaster: $0,
+                archive: timeshift ? CameraArchive(timeshift: TimeshiftBuffer(broadcaster: $0)) : nil,
+                configuration: configuration,
+                clock: clock,
+                logger: logger
+            )
         }
         let router = Router(context: Context.self)
         mount(router, endpointsList)
