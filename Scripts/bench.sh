@@ -21,6 +21,8 @@
 #   BASELINE_SERVER   an older ExampleServer binary: adds its runs of BASELINE_CASES (480:500) to the table
 #   MALLOC_VIEWERS    viewers (500) for the count of the server's mallocs per viewer per frame, made at the end
 #                     when perf can probe libc's malloc (root, uprobes); 0 skips it
+#   RECORDING         1 (default): the recording table (the camera recorded or not; 50 playback viewers at once
+#                     beside 500 live ones); 0 skips it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -233,6 +235,84 @@ stop_server
 echo
 echo "¹ ÷ the floor's row of the same case; TLS rows (TLS, HTTP/2 over TLS): the floor has no TLS, so ÷ FrameStream's" \
     "plain HTTP/1.1 row of the same frames and viewers in this run instead (– without one)."
+
+# Recording: the 640x480 frames looped at 30 fps with one viewer, without and then with the recorder (writing into
+# .build/bench, on this machine's disk): the server's CPU, and what reached the disk per frame against the JPEG
+# bytes, from the files and from the kernel's count of the process's storage writes (/proc/PID/io write_bytes).
+# Then 500 live viewers and, at once, 50 viewers each playing back a different moment of the recording (curl).
+status_value() { curl -s "http://127.0.0.1:$server_port/status" | python3 -c "import json, sys; print(json.load(sys.stdin)$1)"; }
+write_bytes() { awk '/^write_bytes/ { print $2 }' "/proc/$server_pid/io"; }
+if [ "${RECORDING:-1}" = 1 ]; then
+    frames=$(frames_for 480)
+    recordings=$TOOLS/recordings
+    echo
+    echo "| recording run | server CPU | CPU ÷ without | frames written/s | JPEG bytes/frame | on disk ÷ JPEG² | storage writes ÷ JPEG³ |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    without=""
+    for record in no yes; do
+        rm -rf "$recordings"
+        options=()
+        [ "$record" = yes ] && options=(--record "$recordings" --timeshift off)
+        [ "$record" = no ] && options=(--timeshift off)
+        start_framestream "$BIN/ExampleServer" "$frames" "${options[@]}"
+        "$TOOLS/mjpeg-load" --url "http://127.0.0.1:$server_port/cameras/emulated/stream" --clients 1 \
+            --seconds "$RUN_SECONDS" --warm-up "$WARM_UP" > /dev/null &
+        load=$!
+        sleep "$WARM_UP"
+        before=$(cpu_ticks) written_before=$(write_bytes)
+        frames_before=0 bytes_before=0
+        if [ "$record" = yes ]; then
+            frames_before=$(status_value "['recording']['framesWritten']")
+            bytes_before=$(status_value "['recording']['bytesWritten']")
+        fi
+        wait "$load" || [ $? -eq 1 ]
+        after=$(cpu_ticks) written_after=$(write_bytes)
+        seconds=$((RUN_SECONDS - WARM_UP))
+        cpu=$(awk -v t=$((after - before)) -v s="$seconds" -v hz="$ticks_per_second" 'BEGIN { printf "%.1f", t / hz / s * 100 }')
+        if [ "$record" = no ]; then
+            without=$cpu
+            echo "| 640x480 at 30 fps, 1 viewer, not recording | $cpu % | 1.00 | – | – | – | – |"
+        else
+            frames_after=$(status_value "['recording']['framesWritten']")
+            bytes_after=$(status_value "['recording']['bytesWritten']")
+            sleep 1.5 # the last sync
+            on_disk=$(du -sb --apparent-size "$recordings" | awk '{ print $1 }')
+            all_frames=$(status_value "['recording']['framesWritten']")
+            all_bytes=$(status_value "['recording']['bytesWritten']")
+            awk -v cpu="$cpu" -v without="$without" -v f=$((frames_after - frames_before)) -v s="$seconds" \
+                -v b=$((bytes_after - bytes_before)) -v w=$((written_after - written_before)) -v disk="$on_disk" \
+                -v af="$all_frames" -v ab="$all_bytes" 'BEGIN {
+                    jpeg = (b - 24 * f) / f; all_jpeg = ab - 24 * af
+                    printf "| 640x480 at 30 fps, 1 viewer, recording | %s %% | %.2f | %.1f | %.0f | %.3f | %.3f |\n",
+                        cpu, cpu / without, f / s, jpeg, disk / all_jpeg, w / (b - 24 * f) }'
+        fi
+        stop_server
+    done
+
+    # 500 live viewers and 50 playback viewers, each at its own moment of the last 15 s.
+    rm -rf "$recordings"
+    start_framestream "$BIN/ExampleServer" "$frames" --record "$recordings"
+    sleep 17
+    playback_pids=()
+    for i in $(seq 1 50); do
+        start=$(awk -v i="$i" 'BEGIN { printf "-%.1fs", 1 + i * 0.3 }')
+        curl -s -o "$work/playback-$i" --max-time "$RUN_SECONDS" \
+            "http://127.0.0.1:$server_port/cameras/emulated/stream?start=$start" &
+        playback_pids+=($!)
+    done
+    measure /cameras/emulated/stream "FrameStream, 480p, 500 live viewers + 50 playing back" 500 0 > "$work/run"
+    for pid in "${playback_pids[@]}"; do wait "$pid" || true; done
+    stop_server
+    with_ratios "$work/run" "$work/plain-480-500-0"
+    echo
+    for i in $(seq 1 50); do grep -ac '^--frame' "$work/playback-$i" || true; done |
+        awk -v s="$RUN_SECONDS" '{ n++; total += $1; if (min == "" || $1 < min) min = $1 }
+            END { printf "50 playback viewers: %.1f frames/s each on average, %.1f the slowest, over %d s of their streams\n", total / n / s, min / s, s }'
+    echo
+    echo "² the recording's files (segments, indexes, catalog) ÷ the JPEG bytes written; ³ the bytes the server process" \
+        "caused to be written to storage during the measured part of the run ÷ the JPEG bytes it recorded meanwhile." \
+        "The 500 + 50 row's ratios are to the plain 500-viewer row of this run (– without it)."
+fi
 
 # Allocations on the delivery path: the server's mallocs over 5 s at MALLOC_VIEWERS viewers, per viewer per frame
 # (perf's uprobe on libc's malloc; counted, not timed).
