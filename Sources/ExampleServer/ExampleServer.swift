@@ -253,7 +253,11 @@ struct ExampleServer: AsyncParsableCommand {
         if let heartbeat { camera.heartbeat = heartbeat }
         if let stallTimeout { camera.stallTimeout = stallTimeout }
         if let record {
-            if camera.record == nil { camera.record = RecordingSettings(path: record) } else { camera.record?.path = record }
+            if camera.record == nil {
+                camera.record = RecordingSettings(path: record)
+            } else {
+                camera.record?.path = record
+            }
         }
         if let timeshift, let setting = TimeshiftSetting(timeshift) { camera.timeshift = setting }
     }

@@ -25,7 +25,9 @@ struct RecordingSettings: Equatable, Sendable {
 
     /// The first value that cannot be used, if any.
     func problem() -> CameraConfiguration.Problem? {
-        if path.isEmpty { return .init(key: "record", expected: "a path, such as record: { path: /var/lib/framestream }") }
+        if path.isEmpty {
+            return .init(key: "record", expected: "a path, such as record: { path: /var/lib/framestream }")
+        }
         if !(segment >= 1 && segment <= 3600) {
             return .init(key: "record", expected: "a segment from 1 s to an hour (3600s)")
         }
@@ -49,7 +51,8 @@ struct RecordingSettings: Equatable, Sendable {
         let units: [(String, Double)] = [("TB", 0x1p40), ("GB", 0x1p30), ("MB", 0x1p20), ("KB", 0x1p10), ("B", 1)]
         let upper = text.uppercased().filter { $0 != " " }
         for (unit, scale) in units where upper.hasSuffix(unit) {
-            guard let value = Double(upper.dropLast(unit.count)), value.isFinite, value >= 0, value * scale < 9e18 else {
+            guard let value = Double(upper.dropLast(unit.count)), value.isFinite, value >= 0, value * scale < 9e18
+            else {
                 return nil
             }
             return Int64(value * scale)

@@ -250,13 +250,18 @@ struct AccessControlTests {
             for (name, value) in Self.alice { make.headers.add(name: name, value: value) }
             let response = try await server.live.client.execute(make, timeout: .seconds(10))
             #expect(response.status.code == 201)
-            let json = try JSONSerialization.jsonObject(with: Data(Array(buffer: try await response.body.collect(upTo: 1 << 16))))
+            let json = try JSONSerialization.jsonObject(
+                with: Data(Array(buffer: try await response.body.collect(upTo: 1 << 16)))
+            )
             let id = try #require((json as? [String: Any])?["id"] as? String)
             var steer = HTTPClientRequest(url: server.live.baseURL + "/cameras/back/playback/\(id)?pause")
             steer.method = .POST
             for (name, value) in Self.bob { steer.headers.add(name: name, value: value) }
             #expect(try await server.live.client.execute(steer, timeout: .seconds(10)).status.code == 404)
-            #expect(try await server.live.get("/cameras/back/stream?session=\(id)", method: .HEAD, headers: Self.bob).status == 404)
+            #expect(
+                try await server.live.get("/cameras/back/stream?session=\(id)", method: .HEAD, headers: Self.bob).status
+                    == 404
+            )
         }
     }
 

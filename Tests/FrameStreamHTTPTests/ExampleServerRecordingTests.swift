@@ -139,11 +139,16 @@ struct ExampleServerRecordingTests {
             #expect(Set(played).isSubset(of: Set(times)))
 
             // Backwards from the end.
-            let backwards = try RawConnection.viewer(port: server.port, path: "/stream?start=\(Self.seconds(end))&rate=-1")
+            let backwards = try RawConnection.viewer(
+                port: server.port,
+                path: "/stream?start=\(Self.seconds(end))&rate=-1"
+            )
             defer { backwards.close() }
             _ = try await backwards.readHead()
             var reversed: [Int64] = []
-            for _ in 0..<5 { reversed.append(try #require(Self.micros(try await backwards.nextPart().headers["x-timestamp"]))) }
+            for _ in 0..<5 {
+                reversed.append(try #require(Self.micros(try await backwards.nextPart().headers["x-timestamp"])))
+            }
             // Backwards in order from the end (a viewer that falls behind skips frames instead of lagging).
             #expect(reversed.first == times.last)
             #expect(zip(reversed, reversed.dropFirst()).allSatisfy { $0 > $1 })
@@ -202,13 +207,17 @@ struct ExampleServerRecordingTests {
         process.waitUntilExit()
         let json = try JSONSerialization.jsonObject(with: data) as? [String: Any]
         let frames = ((json?["streams"] as? [[String: Any]])?.first?["nb_read_frames"] as? String).flatMap(Int.init)
-        let packets = (json?["packets"] as? [[String: Any]] ?? []).compactMap { ($0["pts_time"] as? String).flatMap(Double.init) }
+        let packets = (json?["packets"] as? [[String: Any]] ?? []).compactMap {
+            ($0["pts_time"] as? String).flatMap(Double.init)
+        }
         return (frames ?? -1, packets)
     }
 
     static func lastIndex(of pattern: [UInt8], in bytes: [UInt8]) -> Int? {
         guard bytes.count >= pattern.count else { return nil }
-        return (0...(bytes.count - pattern.count)).reversed().first { Array(bytes[$0..<($0 + pattern.count)]) == pattern }
+        return (0...(bytes.count - pattern.count)).reversed().first {
+            Array(bytes[$0..<($0 + pattern.count)]) == pattern
+        }
     }
 
     /// A playback session over the timeshift ring alone (no recording): pause repeats the frame at the heartbeat, a
@@ -221,13 +230,18 @@ struct ExampleServerRecordingTests {
             create.method = .POST
             let created = try await server.client.execute(create, timeout: .seconds(10))
             #expect(created.status.code == 201)
-            let session = try JSONSerialization.jsonObject(with: Data(Array(buffer: try await created.body.collect(upTo: 1 << 16)))) as? [String: Any]
+            let session =
+                try JSONSerialization.jsonObject(
+                    with: Data(Array(buffer: try await created.body.collect(upTo: 1 << 16)))
+                ) as? [String: Any]
             let id = try #require(session?["id"] as? String)
             #expect(id.count == 32)
             let viewer = try RawConnection.viewer(port: server.port, path: "/cameras/testpattern/stream?session=\(id)")
             defer { viewer.close() }
             _ = try await viewer.readHead()
-            func next() async throws -> Int64 { try #require(Self.micros(try await viewer.nextPart().headers["x-timestamp"])) }
+            func next() async throws -> Int64 {
+                try #require(Self.micros(try await viewer.nextPart().headers["x-timestamp"]))
+            }
             func command(_ query: String) async throws -> [String: Any] {
                 var request = HTTPClientRequest(url: server.baseURL + "/cameras/testpattern/playback/\(id)?\(query)")
                 request.method = .POST
@@ -248,7 +262,9 @@ struct ExampleServerRecordingTests {
             #expect(paused["live"] as? Bool == false)
             // Frames already on their way come first; then the paused frame, again and again at the heartbeat.
             var frames: [Int64] = []
-            while frames.count < 60, frames.count < 4 || Set(frames.suffix(4)).count > 1 { frames.append(try await next()) }
+            while frames.count < 60, frames.count < 4 || Set(frames.suffix(4)).count > 1 {
+                frames.append(try await next())
+            }
             let still = try #require(frames.last)
             #expect(frames.suffix(4).allSatisfy { $0 == still })
             #expect(still == Self.micros((paused["positionUnix"] as? Double).map { Self.seconds($0) }))

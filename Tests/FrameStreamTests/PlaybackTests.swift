@@ -218,7 +218,12 @@ struct PlaybackTests {
             let base: Int64 = 1_700_000_000_000_000
             func publish(_ index: Int) async {
                 let before = timeshift.usage.frames
-                camera.send(JPEGImage(bytes: [0xFF, 0xD8, UInt8(index), 0xFF, 0xD9], captureTime: .init(microsSince1970: base + Int64(index) * 100_000)))
+                camera.send(
+                    JPEGImage(
+                        bytes: [0xFF, 0xD8, UInt8(index), 0xFF, 0xD9],
+                        captureTime: .init(microsSince1970: base + Int64(index) * 100_000)
+                    )
+                )
                 await eventually { timeshift.usage.frames > before }
             }
             for index in 0..<10 { await publish(index) }
@@ -268,7 +273,12 @@ struct PlaybackTests {
             let base: Int64 = 1_700_000_000_000_000
             for index in 0..<25 {
                 let before = broadcaster.status.framesProduced
-                camera.send(JPEGImage(bytes: [0xFF, 0xD8, UInt8(index), 0xFF, 0xD9], captureTime: .init(microsSince1970: base + Int64(index) * 100_000)))
+                camera.send(
+                    JPEGImage(
+                        bytes: [0xFF, 0xD8, UInt8(index), 0xFF, 0xD9],
+                        captureTime: .init(microsSince1970: base + Int64(index) * 100_000)
+                    )
+                )
                 await eventually { broadcaster.status.framesProduced > before }
             }
             await eventually { timeshift.timeRange?.upperBound == base + 2_400_000 }

@@ -284,7 +284,10 @@ public final class Playback: Sendable {
     /// The playback's state now and after every change (a command, going live, the end), for a player's display; the
     /// sequence ends when the playback is gone. Keeps only the newest state for a slow reader.
     public func stateUpdates() -> AsyncStream<PlaybackState> {
-        let (stream, continuation) = AsyncStream.makeStream(of: PlaybackState.self, bufferingPolicy: .bufferingNewest(1))
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: PlaybackState.self,
+            bufferingPolicy: .bufferingNewest(1)
+        )
         let id = state.withLock { state in
             state.nextListener += 1
             return state.nextListener
@@ -425,7 +428,8 @@ public final class Playback: Sendable {
         }
         let elapsed = Double((now - state.anchorTime).microseconds)
         let target = state.anchorPosition + Int64(elapsed * state.rate)
-        let due = state.anchorTime + .microseconds(Int64(Double(next.captureMicros - state.anchorPosition) / state.rate))
+        let due =
+            state.anchorTime + .microseconds(Int64(Double(next.captureMicros - state.anchorPosition) / state.rate))
         if forward ? next.captureMicros > target : next.captureMicros < target {
             return .wait(until: due, generation: state.generation)
         }

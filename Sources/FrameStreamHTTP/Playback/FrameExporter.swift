@@ -53,7 +53,8 @@ struct FrameExporter {
             return Array(encoder.part(for: frame).readableBytesView)
         case .zip(var zip):
             defer { writer = .zip(zip) }
-            let name = "\(ExportFormat.compact(frame.captureMicros).dropLast())."
+            let name =
+                "\(ExportFormat.compact(frame.captureMicros).dropLast())."
                 + "\(String(frame.captureMicros % 1_000_000 + 1_000_000).dropFirst())Z-\(count).jpg"
             return zip.entry(named: name, bytes: frame.jpeg, modified: frame.captureTime)
         }

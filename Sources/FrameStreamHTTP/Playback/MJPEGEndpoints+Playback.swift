@@ -14,7 +14,9 @@ extension MJPEGEndpoints {
             Response(
                 status: .ok,
                 headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: PlayerPage.html(title: configuration.title, camera: cameraName)))
+                body: ResponseBody(
+                    byteBuffer: ByteBuffer(string: PlayerPage.html(title: configuration.title, camera: cameraName))
+                )
             )
         }
         routes.post("playback") { request, context in
@@ -100,7 +102,10 @@ extension MJPEGEndpoints {
             end: end,
             configuration: .init(
                 heartbeat: broadcaster.configuration.heartbeatInterval ?? .seconds(5),
-                maxFramesPerSecond: min(Playback.Configuration().maxFramesPerSecond, configuration.maxFramesPerSecond ?? .infinity)
+                maxFramesPerSecond: min(
+                    Playback.Configuration().maxFramesPerSecond,
+                    configuration.maxFramesPerSecond ?? .infinity
+                )
             )
         )
     }

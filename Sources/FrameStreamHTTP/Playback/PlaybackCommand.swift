@@ -21,7 +21,8 @@ enum PlaybackCommand: Hashable {
         case "live": self = .live
         case "seek": self = .seek(try PlaybackTime.micros(value, name: "seek"))
         case "skip":
-            guard value.utf8.count <= 16, let seconds = Double(value), seconds.isFinite, seconds.magnitude <= 3.2e9 else {
+            guard value.utf8.count <= 16, let seconds = Double(value), seconds.isFinite, seconds.magnitude <= 3.2e9
+            else {
                 throw .invalidTime("skip", String(value.prefix(16)))
             }
             self = .skip(.microseconds(Int64(seconds * 1_000_000)))

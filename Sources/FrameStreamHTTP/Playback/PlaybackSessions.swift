@@ -69,8 +69,10 @@ final class PlaybackSessions: Sendable {
     /// 128 random bits from the system's generator, as 32 hex digits.
     private static func newID() -> String {
         var generator = SystemRandomNumberGenerator()
-        return [UInt64.random(in: .min ... .max, using: &generator), UInt64.random(in: .min ... .max, using: &generator)]
-            .map { String($0, radix: 16).leftPadded(to: 16) }.joined()
+        return [
+            UInt64.random(in: .min ... .max, using: &generator), UInt64.random(in: .min ... .max, using: &generator),
+        ]
+        .map { String($0, radix: 16).leftPadded(to: 16) }.joined()
     }
 }
 

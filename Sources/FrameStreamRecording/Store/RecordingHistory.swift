@@ -109,7 +109,10 @@ public final class RecordingHistory: FrameHistory {
                     )
                 }
             } catch {
-                store.logger.error("recording unreadable", metadata: ["segment": "\(entry.row.path)", "error": "\(error)"])
+                store.logger.error(
+                    "recording unreadable",
+                    metadata: ["segment": "\(entry.row.path)", "error": "\(error)"]
+                )
                 return nil
             }
             store.markReading(id, 1)

@@ -133,12 +133,17 @@ public final class RecordingStore: Sendable {
             kept.append(recovered)
         }
         if !byPath.isEmpty {
-            logger.warning("recordings catalog listed segments whose files are gone", metadata: ["count": "\(byPath.count)"])
+            logger.warning(
+                "recordings catalog listed segments whose files are gone",
+                metadata: ["count": "\(byPath.count)"]
+            )
             changed = true
         }
         if changed {
             do {
-                kept = try catalog.replaceAll(with: kept.sorted { ($0.startMicros, $0.path) < ($1.startMicros, $1.path) })
+                kept = try catalog.replaceAll(
+                    with: kept.sorted { ($0.startMicros, $0.path) < ($1.startMicros, $1.path) }
+                )
             } catch {
                 logger.error("recordings catalog could not be repaired", metadata: ["error": "\(error)"])
             }
@@ -177,11 +182,15 @@ public final class RecordingStore: Sendable {
                 startMicros: first.captureMicros,
                 endMicros: last.captureMicros,
                 frames: report.records.count,
-                bytes: Int64(last.end) + Int64(SegmentIndexHeader.size + report.records.count * SegmentIndexRecord.size),
+                bytes: Int64(last.end)
+                    + Int64(SegmentIndexHeader.size + report.records.count * SegmentIndexRecord.size),
                 state: .closed
             )
         } catch {
-            logger.error("segment could not be recovered; left as it is", metadata: ["segment": "\(path)", "error": "\(error)"])
+            logger.error(
+                "segment could not be recovered; left as it is",
+                metadata: ["segment": "\(path)", "error": "\(error)"]
+            )
             return nil
         }
     }
@@ -276,7 +285,8 @@ public final class RecordingStore: Sendable {
             var entry = state.segments[camera]![index]
             entry.row.endMicros = writer.lastMicros ?? entry.row.startMicros
             entry.row.frames = writer.frames
-            entry.row.bytes = Int64(writer.dataBytes) + Int64(SegmentIndexHeader.size + writer.frames * SegmentIndexRecord.size)
+            entry.row.bytes =
+                Int64(writer.dataBytes) + Int64(SegmentIndexHeader.size + writer.frames * SegmentIndexRecord.size)
             if closed {
                 entry.row.state = .closed
                 entry.open = nil
@@ -337,7 +347,14 @@ public final class RecordingStore: Sendable {
                 last.bytes += row.bytes
                 spans[spans.count - 1] = last
             } else {
-                spans.append(RecordedSpan(startMicros: row.startMicros, endMicros: row.endMicros, frames: row.frames, bytes: row.bytes))
+                spans.append(
+                    RecordedSpan(
+                        startMicros: row.startMicros,
+                        endMicros: row.endMicros,
+                        frames: row.frames,
+                        bytes: row.bytes
+                    )
+                )
             }
         }
         return spans
