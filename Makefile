@@ -10,18 +10,27 @@ DESTDIR ?=
 # Where `make install-files` takes the binary from: the release build by default.
 BIN_DIR ?= .build/release
 
-.PHONY: run test stand-in check-portable tsan bench microbench browser-check player-check build deps docs format lint clean install install-files
+.PHONY: run test test-tools stand-in check-portable tsan bench microbench browser-check player-check build deps docs format lint clean install install-files
 
 run: deps
 	$(SWIFT) run -c release ExampleServer $(ARGS)
 
 # The V4L2 tests start ExampleServer with the stand-in device (libV4L2StandIn.so, test support that is not part of
 # the package) preloaded: build both next to the tests first.
-test: deps
+# The export tests read the Matroska files with ffprobe (ffmpeg, installed when missing), and must not skip that.
+test: deps test-tools
 	$(SWIFT) build --build-tests
 	$(SWIFT) build --product ExampleServer
 	$(MAKE) stand-in STAND_IN_DIR="$$($(SWIFT) build --show-bin-path)"
-	$(SWIFT) test --skip-build
+	FRAMESTREAM_REQUIRE_FFPROBE=1 $(SWIFT) test --skip-build
+
+test-tools:
+	@if ! command -v ffprobe >/dev/null; then \
+		echo "Installing ffmpeg (ffprobe reads the exported videos in the tests)"; \
+		if [ "$$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg; \
+	fi
 
 STAND_IN_DIR ?= .build/debug
 CC ?= cc
