@@ -114,6 +114,10 @@ extension MJPEGEndpoints {
     private func playbackStreamResponse(_ playback: Playback, session: String?, request: Request) -> Response {
         var headers = Self.noCacheHeaders
         headers[.contentType] = stream.parts.encoder.contentType
+        if request.method == .head {
+            // The stream's head only: no viewer, no hand-off to the connection.
+            return Response(status: .ok, headers: headers, body: ResponseBody { writer in try await writer.finish(nil) })
+        }
         guard let slot = viewers.admit() else {
             logger.notice("viewer refused: \(viewers.maximum) viewers already")
             return Self.unavailable("too many viewers (\(viewers.maximum)): try again later", retryAfter: 5)
