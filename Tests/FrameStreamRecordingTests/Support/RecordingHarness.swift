@@ -35,7 +35,6 @@ struct TestFrame: Sendable, Hashable {
     }
 
     var image: JPEGImage { JPEGImage(bytes: jpeg, captureTime: Date(microsSince1970: micros)) }
-    var recorded: RecordedFrame { RecordedFrame(jpeg: jpeg, captureMicros: micros) }
 }
 
 /// `count` frames from `start`, `spacing` apart, numbered from `firstIndex`.
