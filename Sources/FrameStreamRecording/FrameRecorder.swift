@@ -104,7 +104,7 @@ public final class FrameRecorder: Service, RecordingSource, CustomStringConverti
         var logger = logger
         logger[metadataKey: "camera"] = logger[metadataKey: "camera"] ?? "\(camera)"
         self.logger = logger
-        store.setLimits(configuration.keep, camera: camera)
+        store.setLimits(configuration.keep, gap: configuration.gap, camera: camera)
     }
 
     /// `FrameRecorder(camera: NAME)`, for logs.
@@ -122,9 +122,10 @@ public final class FrameRecorder: Service, RecordingSource, CustomStringConverti
         store.history(camera: camera)
     }
 
-    /// The recorded stretches that overlap `range`, from the catalog.
+    /// The recorded stretches that overlap `range`, from the catalog: broken where frames were more than
+    /// ``Configuration/gap`` apart, as the segments are.
     public func recordedSpans(overlapping range: ClosedRange<Int64>) -> [RecordedSpan] {
-        store.spans(camera: camera, overlapping: range)
+        store.spans(camera: camera, overlapping: range, joiningGap: configuration.gap)
     }
 
     /// Records until the task is cancelled or a graceful shutdown begins; then writes what is queued, closes the

@@ -39,7 +39,10 @@ public enum RecordingError: Error, Sendable, CustomStringConvertible, Equatable 
     public var description: String {
         switch self {
         case .cannotCreateFolder(let path, let code):
-            "cannot create the folder \(path): \(Self.advice(code))"
+            code == ENOTDIR
+                ? "cannot create the folder \(path): a file is in the way, where it or one of its parents should be a "
+                    + "folder: move that file away or record elsewhere"
+                : "cannot create the folder \(path): \(Self.advice(code))"
         case .cannotOpen(let path, let code):
             switch code {
             case EEXIST: "cannot create \(path): it already exists: another recorder may be writing to this folder"

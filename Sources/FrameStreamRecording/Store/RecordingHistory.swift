@@ -12,8 +12,9 @@ public final class RecordingHistory: FrameHistory {
     /// The camera.
     public let camera: String
     private let store: RecordingStore
-    /// The segment read last: its id and reader.
-    private let current = Mutex<(id: Int64, reader: SegmentReader)?>(nil)
+    /// The segment read last: its id, its reader, and whether the segment was still being written when the reader
+    /// was made (such a reader has no records of its own).
+    private let current = Mutex<(id: Int64, reader: SegmentReader, open: Bool)?>(nil)
 
     init(store: RecordingStore, camera: String) {
         self.store = store
@@ -96,7 +97,9 @@ public final class RecordingHistory: FrameHistory {
     ) -> ([SegmentIndexRecord], (SegmentIndexRecord) -> [UInt8]?)? {
         guard let id = entry.row.id else { return nil }
         let reader: SegmentReader
-        if let cached = current.withLock({ $0?.id == id ? $0?.reader : nil }) {
+        // A reader made while the segment was open knows no records: once the segment is closed, open its index.
+        let open = entry.open != nil
+        if let cached = current.withLock({ $0?.id == id && $0?.open == open ? $0?.reader : nil }) {
             reader = cached
         } else {
             do {
@@ -115,9 +118,10 @@ public final class RecordingHistory: FrameHistory {
                 )
                 return nil
             }
+            // The new segment is marked before the previous one (which may be the same) is released.
             store.markReading(id, 1)
             let previous = current.withLock { current in
-                defer { current = (id, reader) }
+                defer { current = (id, reader, open) }
                 return current?.id
             }
             if let previous { store.markReading(previous, -1) }

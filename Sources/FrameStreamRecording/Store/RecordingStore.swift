@@ -50,6 +50,8 @@ public final class RecordingStore: Sendable {
         /// Segments with readers, by row id: not deleted until they are released.
         var readers: [Int64: Int] = [:]
         var limits: [String: RetentionLimits] = [:]
+        /// Each recorded camera's gap: frames further apart are in different spans.
+        var gaps: [String: Duration] = [:]
         var nextSequence = 0
     }
 
@@ -177,7 +179,8 @@ public final class RecordingStore: Sendable {
                 )
             }
             return CatalogSegment(
-                camera: report.header.camera.isEmpty ? Self.camera(of: path) : report.header.camera,
+                // The folder holds the whole name; the index header only its first 40 bytes.
+                camera: Self.camera(of: path),
                 path: path,
                 startMicros: first.captureMicros,
                 endMicros: last.captureMicros,
@@ -222,21 +225,30 @@ public final class RecordingStore: Sendable {
         try? SegmentWriter.syncFolder(parent)
     }
 
+    /// Creates a folder and its parents with `mkdir(2)`, so that the error is the system call's own (`ENOTDIR`
+    /// when a file is in the way, `EACCES`, `ENOSPC`…).
     static func makeFolder(_ path: String) throws(RecordingError) {
         var info = stat()
         if stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR { return }
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw .cannotCreateFolder(path: path, errno: errno == 0 ? EACCES : errno)
+        var partial = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            partial += "/\(component)"
+            guard mkdir(partial, 0o755) == 0 || errno == EEXIST else {
+                throw .cannotCreateFolder(path: path, errno: errno)
+            }
         }
+        guard stat(path, &info) == 0 else { throw .cannotCreateFolder(path: path, errno: errno) }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else { throw .cannotCreateFolder(path: path, errno: ENOTDIR) }
     }
 
     // MARK: Writing (for recorders)
 
-    /// Sets a camera's retention limits.
-    func setLimits(_ limits: RetentionLimits, camera: String) {
-        state.withLock { $0.limits[camera] = limits }
+    /// Sets a camera's retention limits and the gap at which its recorder begins a new span.
+    func setLimits(_ limits: RetentionLimits, gap: Duration, camera: String) {
+        state.withLock { state in
+            state.limits[camera] = limits
+            state.gaps[camera] = gap
+        }
     }
 
     /// Starts a new segment for a camera whose first frame was captured at `startMicros`.
@@ -271,7 +283,16 @@ public final class RecordingStore: Sendable {
             logger.error("recordings catalog not updated", metadata: ["error": "\(error)"])
             row.id = -Int64(sequence) - 1
         }
-        state.withLock { $0.segments[camera, default: []].append(Entry(row: row, open: open)) }
+        state.withLock { state in
+            // In time order, which lookups by time rely on: after the clock steps back, a new segment starts before
+            // the last one.
+            var entries = state.segments[camera] ?? []
+            let position =
+                entries.lastIndex { ($0.row.startMicros, $0.row.path) <= (row.startMicros, row.path) }.map { $0 + 1 }
+                ?? 0
+            entries.insert(Entry(row: row, open: open), at: position)
+            state.segments[camera] = entries
+        }
         return (writer, open)
     }
 
@@ -325,13 +346,16 @@ public final class RecordingStore: Sendable {
         RecordingHistory(store: self, camera: camera)
     }
 
-    /// The stretches without gaps of a camera's recording that overlap `range`, from the catalog; segments less than
-    /// `joiningGap` apart count as one stretch.
+    /// The stretches without gaps of a camera's recording that overlap `range`, from the catalog; segments at most
+    /// `joiningGap` apart count as one stretch. By default that is the ``FrameRecorder/Configuration/gap`` of the
+    /// camera's recorder (2 s without one). A span's ``RecordedSpan/bytes`` are those of its JPEGs, without the
+    /// index.
     public func spans(
         camera: String,
         overlapping range: ClosedRange<Int64>,
-        joiningGap: Duration = .seconds(2)
+        joiningGap: Duration? = nil
     ) -> [RecordedSpan] {
+        let joiningGap = joiningGap ?? state.withLock { $0.gaps[camera] } ?? .seconds(2)
         let rows: [CatalogSegment]
         do {
             rows = try catalog.segments(camera: camera, overlapping: range)
@@ -341,10 +365,11 @@ public final class RecordingStore: Sendable {
         }
         var spans: [RecordedSpan] = []
         for row in rows where row.frames > 0 {
+            let jpegBytes = row.bytes - Int64(SegmentIndexHeader.size + row.frames * SegmentIndexRecord.size)
             if var last = spans.last, row.startMicros - last.endMicros <= joiningGap.microseconds {
                 last.endMicros = max(last.endMicros, row.endMicros)
                 last.frames += row.frames
-                last.bytes += row.bytes
+                last.bytes += jpegBytes
                 spans[spans.count - 1] = last
             } else {
                 spans.append(
@@ -352,7 +377,7 @@ public final class RecordingStore: Sendable {
                         startMicros: row.startMicros,
                         endMicros: row.endMicros,
                         frames: row.frames,
-                        bytes: row.bytes
+                        bytes: jpegBytes
                     )
                 )
             }
