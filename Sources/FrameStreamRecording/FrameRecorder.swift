@@ -5,7 +5,7 @@ public import Logging
 public import ServiceLifecycle
 import Synchronization
 
-public import struct Foundation.Date
+import struct Foundation.Date
 import class Foundation.Thread
 
 /// Saves every frame of a camera to disk, exactly as captured, for playback, rewinding and export.

@@ -116,7 +116,11 @@ extension MJPEGEndpoints {
         headers[.contentType] = stream.parts.encoder.contentType
         if request.method == .head {
             // The stream's head only: no viewer, no hand-off to the connection.
-            return Response(status: .ok, headers: headers, body: ResponseBody { writer in try await writer.finish(nil) })
+            return Response(
+                status: .ok,
+                headers: headers,
+                body: ResponseBody { writer in try await writer.finish(nil) }
+            )
         }
         guard let slot = viewers.admit() else {
             logger.notice("viewer refused: \(viewers.maximum) viewers already")

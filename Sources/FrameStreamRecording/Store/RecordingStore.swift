@@ -1,10 +1,8 @@
+public import Foundation
 public import FrameStream
 import Glibc
 public import Logging
 import Synchronization
-
-public import struct Foundation.Date
-import class Foundation.FileManager
 
 /// A folder of recordings: each camera's segment files under `FOLDER/CAMERA/YYYY-MM-DD/`, and the catalog that lists
 /// them (`FOLDER/catalog.sqlite`).
