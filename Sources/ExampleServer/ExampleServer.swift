@@ -427,12 +427,16 @@ struct ExampleServer: AsyncParsableCommand {
         // A line per request once answered (streams log theirs when they end), in front of every route.
         router.add(middleware: AccessLogMiddleware())
         if let origin = server.allowOrigin {
+            let allowed: CORSMiddleware<CameraRequestContext>.AllowOriginExtended =
+                origin == "*" ? .all : .custom(origin)
             router.add(
                 middleware: CORSMiddleware(
-                    allowOrigin: origin == "*" ? .all : .custom(origin),
+                    allowOrigin: allowed,
                     allowHeaders: [.authorization],
-                    allowMethods: [.get, .head],
-                    allowCredentials: origin != "*"
+                    // POST for the playback controls; the frame's time is readable by the page.
+                    allowMethods: [.get, .head, .post],
+                    allowCredentials: origin != "*",
+                    exposedHeaders: ["X-Timestamp"]
                 )
             )
         }

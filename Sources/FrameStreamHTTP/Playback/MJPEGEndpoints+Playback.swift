@@ -1,5 +1,5 @@
 import Foundation
-public import FrameStream
+import FrameStream
 import HTTPTypes
 import Hummingbird
 import HummingbirdAuth
