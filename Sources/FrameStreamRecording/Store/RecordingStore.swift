@@ -346,7 +346,7 @@ public final class RecordingStore: Sendable {
 
     /// The stretches without gaps of a camera's recording that overlap `range`, from the catalog; segments at most
     /// `joiningGap` apart count as one stretch. By default that is the ``FrameRecorder/Configuration/gap`` of the
-    /// camera's recorder (2 s without one). A span's ``RecordedSpan/bytes`` are those of its JPEGs, without the
+    /// camera's recorder (2 s without one). A span's `RecordedSpan.bytes` are those of its JPEGs, without the
     /// index.
     public func spans(
         camera: String,
