@@ -3,37 +3,62 @@ import FrameStreamTesting
 import Synchronization
 import Testing
 
-/// A history held in an array: frames every `spacing` from `start`, with optional gaps.
+/// A history held in an array: frames every `spacing` from `start`, with optional gaps; it counts the frames read,
+/// and the frames at `unreadable` indexes are in its index but cannot be read (as a frame whose checksum fails).
 struct ArrayHistory: FrameHistory {
     let times: [Int64]
+    let unreadable: Set<Int>
+    let reads = ReadCount()
 
-    init(start: Int64 = 1_000_000_000, count: Int, spacing: Int64 = 100_000, gapAfter: Int? = nil, gap: Int64 = 0) {
+    init(
+        start: Int64 = 1_000_000_000,
+        count: Int,
+        spacing: Int64 = 100_000,
+        gapAfter: Int? = nil,
+        gap: Int64 = 0,
+        unreadable: Set<Int> = []
+    ) {
         times = (0..<count).map { index in
             start + Int64(index) * spacing + (gapAfter.map { index > $0 ? gap : 0 } ?? 0)
         }
+        self.unreadable = unreadable
     }
 
     func recorded(_ index: Int) -> RecordedFrame {
-        RecordedFrame(jpeg: [0xFF, 0xD8, UInt8(index & 0xFF), 0xFF, 0xD9], captureMicros: times[index])
+        reads.count.add(1, ordering: .relaxed)
+        return RecordedFrame(jpeg: [0xFF, 0xD8, UInt8(index & 0xFF), 0xFF, 0xD9], captureMicros: times[index])
     }
 
     func frame(atOrBefore micros: Int64) -> RecordedFrame? {
-        (times.lastIndex { $0 <= micros }).map(recorded)
+        (times.indices.last { times[$0] <= micros && !unreadable.contains($0) }).map(recorded)
     }
 
     func frame(after micros: Int64) -> RecordedFrame? {
-        (times.firstIndex { $0 > micros }).map(recorded)
+        (times.indices.first { times[$0] > micros && !unreadable.contains($0) }).map(recorded)
     }
 
     func frame(before micros: Int64) -> RecordedFrame? {
-        (times.lastIndex { $0 < micros }).map(recorded)
+        (times.indices.last { times[$0] < micros && !unreadable.contains($0) }).map(recorded)
     }
+
+    func captureTime(atOrBefore micros: Int64) -> Int64? { times.last { $0 <= micros } }
+
+    func captureTime(after micros: Int64) -> Int64? { times.first { $0 > micros } }
+
+    func captureTime(before micros: Int64) -> Int64? { times.last { $0 < micros } }
 
     var timeRange: ClosedRange<Int64>? { times.isEmpty ? nil : times[0]...times[times.count - 1] }
 
     func spans(overlapping range: ClosedRange<Int64>) -> [RecordedSpan] {
         [RecordedSpan(startMicros: times[0], endMicros: times[times.count - 1], frames: times.count, bytes: 0)]
     }
+}
+
+/// How many frames a history read.
+final class ReadCount: Sendable {
+    let count = Atomic(0)
+
+    var value: Int { count.load(ordering: .relaxed) }
 }
 
 /// What a playback sent: each frame's capture time and the clock's time when it came out.
@@ -106,6 +131,42 @@ struct PlaybackTests {
         // At 16x a frame of 100 ms is due every 6.25 ms, but at most 10 go out a second: every 100 ms, 16 frames on.
         #expect(sent.map(\.at) == (0..<6).map { Duration.milliseconds($0 * 100) })
         #expect(sent.map(\.micros) == [0, 16, 32, 48, 64, 80].map { history.times[$0] })
+    }
+
+    @Test func onlyTheFramesSentAreRead() async throws {
+        let clock = ManualClock()
+        let history = ArrayHistory(count: 100)
+        let playback = try Playback(
+            history: history,
+            broadcaster: nil,
+            start: .micros(history.times[0]),
+            rate: 16,
+            configuration: .init(maxFramesPerSecond: 10),
+            clock: clock
+        )
+        let (sent, _) = await collect(playback, clock: clock, count: 6)
+        #expect(sent.count == 6)
+        // Waiting for a frame's time and skipping the frames in between look at times only.
+        #expect(history.reads.value == 6)
+    }
+
+    @Test func anUnreadableFrameIsPassedOverInTheDirectionOfPlay() async throws {
+        let history = ArrayHistory(count: 10, unreadable: [2, 6])
+        let clock = ManualClock()
+        let forward = try Playback(history: history, broadcaster: nil, start: .micros(history.times[0]), clock: clock)
+        #expect(
+            await collect(forward, clock: clock, count: 4).sent.map(\.micros) == [0, 1, 3, 4].map { history.times[$0] }
+        )
+        let backClock = ManualClock()
+        let backward = try Playback(
+            history: history,
+            broadcaster: nil,
+            start: .micros(history.times[8]),
+            rate: -1,
+            clock: backClock
+        )
+        let sent = await collect(backward, clock: backClock, count: 4).sent
+        #expect(sent.map(\.micros) == [8, 7, 5, 4].map { history.times[$0] })
     }
 
     @Test func reverseWalksBackAndStopsAtTheOldestFrame() async throws {

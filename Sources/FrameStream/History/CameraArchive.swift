@@ -35,7 +35,8 @@ public struct CameraArchive: Sendable {
 
     /// A history of everything it holds, for one reader.
     public func makeHistory() -> any FrameHistory {
-        let sources: [any FrameHistory] = [recording?.makeHistory(), timeshift].compactMap { $0 }
+        // The memory first: where both hold a frame, it is read from there.
+        let sources: [any FrameHistory] = [timeshift, recording?.makeHistory()].compactMap { $0 }
         return sources.count == 1 ? sources[0] : CameraHistory(sources)
     }
 }

@@ -5,7 +5,7 @@
 /// let history = CameraHistory([recording, timeshift])
 /// ```
 public struct CameraHistory: FrameHistory {
-    /// The sources, in no particular order.
+    /// The sources; on a tie (the same frame in two of them), the first one is read.
     public let sources: [any FrameHistory]
 
     /// Joins some sources.
@@ -14,15 +14,47 @@ public struct CameraHistory: FrameHistory {
     }
 
     public func frame(atOrBefore micros: Int64) -> RecordedFrame? {
-        sources.compactMap { $0.frame(atOrBefore: micros) }.max { $0.captureMicros < $1.captureMicros }
+        read(nearest: { $0.captureTime(atOrBefore: micros) }, newest: true) { $0.frame(atOrBefore: micros) }
     }
 
     public func frame(after micros: Int64) -> RecordedFrame? {
-        sources.compactMap { $0.frame(after: micros) }.min { $0.captureMicros < $1.captureMicros }
+        read(nearest: { $0.captureTime(after: micros) }, newest: false) { $0.frame(after: micros) }
     }
 
     public func frame(before micros: Int64) -> RecordedFrame? {
-        sources.compactMap { $0.frame(before: micros) }.max { $0.captureMicros < $1.captureMicros }
+        read(nearest: { $0.captureTime(before: micros) }, newest: true) { $0.frame(before: micros) }
+    }
+
+    public func captureTime(atOrBefore micros: Int64) -> Int64? {
+        sources.compactMap { $0.captureTime(atOrBefore: micros) }.max()
+    }
+
+    public func captureTime(after micros: Int64) -> Int64? {
+        sources.compactMap { $0.captureTime(after: micros) }.min()
+    }
+
+    public func captureTime(before micros: Int64) -> Int64? {
+        sources.compactMap { $0.captureTime(before: micros) }.max()
+    }
+
+    /// Reads the frame from the one source whose index has the nearest time (the first such source in ``sources``
+    /// on a tie), and from the others only when that read fails, keeping the nearest.
+    private func read(
+        nearest time: (any FrameHistory) -> Int64?,
+        newest: Bool,
+        _ frame: (any FrameHistory) -> RecordedFrame?
+    ) -> RecordedFrame? {
+        let candidates = sources.compactMap { source in time(source).map { (source, $0) } }
+        guard
+            let best = candidates.indices.min(by: {
+                let (left, right) = (candidates[$0].1, candidates[$1].1)
+                return newest ? left > right : left < right
+            })
+        else { return nil }
+        if let found = frame(candidates[best].0), found.captureMicros == candidates[best].1 { return found }
+        let all = sources.compactMap(frame)
+        return newest
+            ? all.max { $0.captureMicros < $1.captureMicros } : all.min { $0.captureMicros < $1.captureMicros }
     }
 
     public var timeRange: ClosedRange<Int64>? {

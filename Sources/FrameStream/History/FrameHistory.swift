@@ -11,6 +11,13 @@ public protocol FrameHistory: Sendable {
     func frame(after micros: Int64) -> RecordedFrame?
     /// The last frame captured before `micros`.
     func frame(before micros: Int64) -> RecordedFrame?
+    /// The capture time of the frame ``frame(atOrBefore:)`` would return, found in the index without reading the
+    /// frame (so a frame that turns out unreadable when read is not skipped here).
+    func captureTime(atOrBefore micros: Int64) -> Int64?
+    /// The capture time of the frame ``frame(after:)`` would return, without reading the frame.
+    func captureTime(after micros: Int64) -> Int64?
+    /// The capture time of the frame ``frame(before:)`` would return, without reading the frame.
+    func captureTime(before micros: Int64) -> Int64?
     /// The capture times of the oldest and the newest frame; `nil` when the history is empty.
     var timeRange: ClosedRange<Int64>? { get }
     /// The stretches without gaps that overlap `start...end`.
@@ -18,6 +25,20 @@ public protocol FrameHistory: Sendable {
 }
 
 extension FrameHistory {
+    /// Reads the frame: a history that can find times without reading frames implements this itself.
+    public func captureTime(atOrBefore micros: Int64) -> Int64? { frame(atOrBefore: micros)?.captureMicros }
+
+    /// Reads the frame: a history that can find times without reading frames implements this itself.
+    public func captureTime(after micros: Int64) -> Int64? { frame(after: micros)?.captureMicros }
+
+    /// Reads the frame: a history that can find times without reading frames implements this itself.
+    public func captureTime(before micros: Int64) -> Int64? { frame(before: micros)?.captureMicros }
+
+    /// The capture time of the first frame captured at `micros` or after it, without reading the frame.
+    public func captureTime(atOrAfter micros: Int64) -> Int64? {
+        captureTime(after: micros - 1)
+    }
+
     /// The first frame captured at `micros` or after it.
     public func frame(atOrAfter micros: Int64) -> RecordedFrame? {
         frame(after: micros - 1)

@@ -160,9 +160,9 @@ public final class Playback: Sendable {
             // Backwards, the frame at or before the start comes first; forwards, the one at or after it.
             let first =
                 rate < 0
-                ? history.frame(atOrBefore: micros) ?? history.frame(atOrAfter: micros)
-                : history.frame(atOrAfter: micros) ?? history.frame(atOrBefore: micros)
-            let position = first?.captureMicros ?? micros
+                ? history.captureTime(atOrBefore: micros) ?? history.captureTime(atOrAfter: micros)
+                : history.captureTime(atOrAfter: micros) ?? history.captureTime(atOrBefore: micros)
+            let position = first ?? micros
             initial = State(mode: .playing, rate: rate, position: position, anchorTime: now, anchorPosition: position)
             initial.pendingShows = 1
         }
@@ -209,17 +209,17 @@ public final class Playback: Sendable {
     /// Shows the frame captured at `micros` (or the nearest one after it, or the newest before it) and plays on from
     /// there, or stays paused if paused; a time past the newest frame goes live.
     public func seek(to micros: Int64) {
-        let target = history.frame(atOrAfter: micros) ?? history.frame(atOrBefore: micros)
+        let target = history.captureTime(atOrAfter: micros) ?? history.captureTime(atOrBefore: micros)
         command { [broadcaster] state, now in
-            guard let target, !(target.captureMicros < micros && broadcaster != nil && state.rate > 0) else {
+            guard let target, !(target < micros && broadcaster != nil && state.rate > 0) else {
                 // Nothing at or after the time: the present.
                 state.goLive(canGoLive: broadcaster != nil)
                 return
             }
             if state.mode == .live { state.mode = .playing }
-            state.position = target.captureMicros
+            state.position = target
             state.anchorTime = now
-            state.anchorPosition = target.captureMicros
+            state.anchorPosition = target
             state.pendingShows = state.mode == .paused ? 2 : 1
             state.hasEnded = false
         }
@@ -252,9 +252,9 @@ public final class Playback: Sendable {
     public func step(frames: Int) {
         var position = state.withLock { $0.mode == .live ? ($0.liveSent ?? $0.position) : $0.position }
         for _ in 0..<frames.magnitude {
-            let next = frames > 0 ? history.frame(after: position) : history.frame(before: position)
+            let next = frames > 0 ? history.captureTime(after: position) : history.captureTime(before: position)
             guard let next else { break }
-            position = next.captureMicros
+            position = next
         }
         command { state, now in
             state.mode = .paused
@@ -402,7 +402,11 @@ public final class Playback: Sendable {
             return .wait(until: lastSent + interval, generation: state.generation)
         }
         let forward = state.rate > 0
-        guard let next = forward ? history.frame(after: state.position) : history.frame(before: state.position) else {
+        // Times from the index decide; only the frame sent is read.
+        guard
+            let next = forward
+                ? history.captureTime(after: state.position) : history.captureTime(before: state.position)
+        else {
             if forward, state.rate >= 1, broadcaster != nil {
                 state.goLive(canGoLive: true)
                 state.liveSent = state.position
@@ -414,36 +418,48 @@ public final class Playback: Sendable {
             }
             return heartbeat(&state, now: now, due: heartbeatDue, waitingForLive: forward)
         }
-        if let end, forward ? next.captureMicros > end : false {
+        if let end, forward ? next > end : false {
             state.hasEnded = true
             return .end
         }
-        let gap = (next.captureMicros - state.position).magnitude
+        let gap = (next - state.position).magnitude
         if gap > configuration.gapSkip.microseconds.magnitude {
             // Skip the gap: the frame after it is due now.
             state.anchorTime = now
-            state.anchorPosition = next.captureMicros
-            state.position = next.captureMicros
-            return send(next, &state, now: now)
+            state.anchorPosition = next
+            return sendRead(next, forward: forward, &state, now: now, interval: interval)
         }
         let elapsed = Double((now - state.anchorTime).microseconds)
         let target = state.anchorPosition + Int64(elapsed * state.rate)
-        let due =
-            state.anchorTime + .microseconds(Int64(Double(next.captureMicros - state.anchorPosition) / state.rate))
-        if forward ? next.captureMicros > target : next.captureMicros < target {
+        let due = state.anchorTime + .microseconds(Int64(Double(next - state.anchorPosition) / state.rate))
+        if forward ? next > target : next < target {
             return .wait(until: due, generation: state.generation)
         }
         // On or behind schedule: the newest frame the schedule has reached, skipping those in between.
-        var frame = next
-        if let newest = forward ? history.frame(atOrBefore: target) : history.frame(atOrAfter: target),
-            forward ? newest.captureMicros > next.captureMicros : newest.captureMicros < next.captureMicros
+        var chosen = next
+        if let newest = forward ? history.captureTime(atOrBefore: target) : history.captureTime(atOrAfter: target),
+            forward ? newest > next : newest < next
         {
-            frame = newest
+            chosen = newest
         }
-        if let end, frame.captureMicros > end, let last = history.frame(atOrBefore: end),
-            last.captureMicros > state.position
-        {
-            frame = last
+        if let end, chosen > end, let last = history.captureTime(atOrBefore: end), last > state.position {
+            chosen = last
+        }
+        return sendRead(chosen, forward: forward, &state, now: now, interval: interval)
+    }
+
+    /// Reads the frame captured at `micros` (or, if it cannot be read, the next readable one in the direction of
+    /// play) and sends it; if none can be read, moves past it and tries again after a frame's interval.
+    private func sendRead(
+        _ micros: Int64,
+        forward: Bool,
+        _ state: inout State,
+        now: Duration,
+        interval: Duration
+    ) -> Step {
+        guard let frame = forward ? history.frame(atOrAfter: micros) : history.frame(atOrBefore: micros) else {
+            state.position = micros
+            return .wait(until: now + interval, generation: state.generation)
         }
         state.position = frame.captureMicros
         return send(frame, &state, now: now)

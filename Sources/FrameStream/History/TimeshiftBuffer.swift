@@ -117,6 +117,24 @@ public final class TimeshiftBuffer: FrameHistory {
         frame(atOrBefore: micros - 1)
     }
 
+    public func captureTime(atOrBefore micros: Int64) -> Int64? {
+        ring.withLock { ring in
+            let index = ring.firstIndex(after: micros) - 1
+            return index >= ring.head ? ring.micros[index] : nil
+        }
+    }
+
+    public func captureTime(after micros: Int64) -> Int64? {
+        ring.withLock { ring in
+            let index = ring.firstIndex(after: micros)
+            return index < ring.micros.count ? ring.micros[index] : nil
+        }
+    }
+
+    public func captureTime(before micros: Int64) -> Int64? {
+        captureTime(atOrBefore: micros - 1)
+    }
+
     public var timeRange: ClosedRange<Int64>? {
         ring.withLock { ring in
             guard ring.count > 0 else { return nil }

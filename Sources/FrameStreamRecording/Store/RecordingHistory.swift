@@ -31,11 +31,30 @@ public final class RecordingHistory: FrameHistory {
         case before
     }
 
-    public func frame(atOrBefore micros: Int64) -> RecordedFrame? { find(.atOrBefore, micros) }
+    public func frame(atOrBefore micros: Int64) -> RecordedFrame? { find(.atOrBefore, micros, Self.reading) }
 
-    public func frame(after micros: Int64) -> RecordedFrame? { find(.after, micros) }
+    public func frame(after micros: Int64) -> RecordedFrame? { find(.after, micros, Self.reading) }
 
-    public func frame(before micros: Int64) -> RecordedFrame? { find(.before, micros) }
+    public func frame(before micros: Int64) -> RecordedFrame? { find(.before, micros, Self.reading) }
+
+    public func captureTime(atOrBefore micros: Int64) -> Int64? { find(.atOrBefore, micros, Self.indexTime) }
+
+    public func captureTime(after micros: Int64) -> Int64? { find(.after, micros, Self.indexTime) }
+
+    public func captureTime(before micros: Int64) -> Int64? { find(.before, micros, Self.indexTime) }
+
+    /// Reads the record's frame: `nil` when it cannot be read (the search goes on to the next record).
+    private static func reading(
+        _ record: SegmentIndexRecord,
+        _ read: (SegmentIndexRecord) -> [UInt8]?
+    ) -> RecordedFrame? {
+        read(record).map { RecordedFrame(jpeg: $0, captureMicros: record.captureMicros) }
+    }
+
+    /// The record's time, from the index alone.
+    private static func indexTime(_ record: SegmentIndexRecord, _: (SegmentIndexRecord) -> [UInt8]?) -> Int64? {
+        record.captureMicros
+    }
 
     public var timeRange: ClosedRange<Int64>? {
         store.state.withLock { state -> ClosedRange<Int64>? in
@@ -51,8 +70,13 @@ public final class RecordingHistory: FrameHistory {
         store.spans(camera: camera, overlapping: range)
     }
 
-    /// Finds the frame, trying the segment that holds the time and then its neighbours in the direction asked.
-    private func find(_ direction: Direction, _ micros: Int64) -> RecordedFrame? {
+    /// Finds the record, trying the segment that holds the time and then its neighbours in the direction asked, and
+    /// gives it to `take`; a record `take` refuses is passed over for the next one in that direction.
+    private func find<Found>(
+        _ direction: Direction,
+        _ micros: Int64,
+        _ take: (SegmentIndexRecord, (SegmentIndexRecord) -> [UInt8]?) -> Found?
+    ) -> Found? {
         let entries = store.state.withLock { $0.segments[camera] ?? [] }
         guard !entries.isEmpty else { return nil }
         // The last segment starting at or before the time (or the first one).
@@ -79,9 +103,7 @@ public final class RecordingHistory: FrameHistory {
             case .after: index = Self.firstIndex(in: records, after: target)
             }
             while let found = index, records.indices.contains(found) {
-                if let jpeg = read(records[found]) {
-                    return RecordedFrame(jpeg: jpeg, captureMicros: records[found].captureMicros)
-                }
+                if let taken = take(records[found], read) { return taken }
                 // Unreadable: the next one in the same direction.
                 index = direction == .after ? found + 1 : found - 1
             }
