@@ -8,16 +8,9 @@ Talks to Chromium over its DevTools protocol (websocket-client from PyPI). Exits
 show moving pictures, 1 otherwise. Connects to 127.0.0.1 only; Chromium is stopped at the end.
 """
 import argparse
-import json
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 
-import websocket
+from headless_chromium import headless_chromium
 
 # Draws each camera image into a canvas and hashes a sample of its pixels: a different hash later means the
 # picture moved.
@@ -36,47 +29,6 @@ PROBE = """
 """
 
 
-class DevTools:
-    def __init__(self, socket_url):
-        self.socket = websocket.create_connection(socket_url, timeout=30, suppress_origin=True)
-        self.next_id = 0
-        self.events = []
-
-    def call(self, method, **params):
-        self.next_id += 1
-        self.socket.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
-        while True:
-            message = json.loads(self.socket.recv())
-            if message.get("id") == self.next_id:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
-                return message.get("result", {})
-            self.events.append(message)
-
-    def drain(self, seconds):
-        """Collects events for a while."""
-        self.socket.settimeout(0.2)
-        end = time.time() + seconds
-        while time.time() < end:
-            try:
-                self.events.append(json.loads(self.socket.recv()))
-            except websocket.WebSocketTimeoutException:
-                pass
-        self.socket.settimeout(30)
-
-    def evaluate(self, expression):
-        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
-        return result["result"]["value"]
-
-
-def find_chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    sys.exit("browser-check: chromium not found (apt-get install chromium)")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", required=True)
@@ -85,24 +37,7 @@ def main():
     parser.add_argument("--port", type=int, default=9333, help="Chromium's DevTools port")
     arguments = parser.parse_args()
 
-    profile = tempfile.mkdtemp(prefix="framestream-chromium-")
-    chromium = subprocess.Popen(
-        [find_chromium(), "--headless=new", "--no-sandbox", "--disable-gpu", "--ignore-certificate-errors",
-         "--no-first-run", "--disable-extensions", f"--user-data-dir={profile}",
-         f"--remote-debugging-port={arguments.port}", "--remote-debugging-address=127.0.0.1", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        page = None
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{arguments.port}/json/list", timeout=2) as answer:
-                    page = next(t for t in json.load(answer) if t["type"] == "page")
-                    break
-            except Exception:
-                time.sleep(0.1)
-        if page is None:
-            sys.exit("browser-check: Chromium did not start")
-        tools = DevTools(page["webSocketDebuggerUrl"])
+    with headless_chromium(arguments.port, "browser-check") as tools:
         tools.call("Network.enable")
         tools.call("Page.enable")
         tools.call("Page.navigate", url=arguments.url)
@@ -124,13 +59,6 @@ def main():
             print(f"{after['src']}: {state} ({protocols.get(after['src'], 'no response yet')})")
         print(f"{moving} of {len(second)} camera images show moving pictures (expected at least {arguments.expect})")
         return 0 if moving >= arguments.expect else 1
-    finally:
-        chromium.terminate()
-        try:
-            chromium.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            chromium.kill()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -15,17 +15,12 @@ otherwise; uncaught exceptions and console errors on the page fail it too. Conne
 is stopped at the end.
 """
 import argparse
-import json
 import os
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 
-import websocket
+from headless_chromium import headless_chromium
 
 TEST_PATTERN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Sources", "FrameStream", "JPEG",
                             "TestPattern.swift")
@@ -89,53 +84,6 @@ STATE = """
 """
 
 
-class DevTools:
-    def __init__(self, socket_url):
-        self.socket = websocket.create_connection(socket_url, timeout=30, suppress_origin=True)
-        self.next_id = 0
-        self.events = []
-
-    def call(self, method, **params):
-        self.next_id += 1
-        self.socket.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
-        while True:
-            message = json.loads(self.socket.recv())
-            if message.get("id") == self.next_id:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
-                return message.get("result", {})
-            self.events.append(message)
-
-    def drain(self, seconds):
-        """Collects events for a while."""
-        self.socket.settimeout(0.1)
-        end = time.time() + seconds
-        while time.time() < end:
-            try:
-                self.events.append(json.loads(self.socket.recv()))
-            except websocket.WebSocketTimeoutException:
-                pass
-        self.socket.settimeout(30)
-
-    def evaluate(self, expression, wait=False):
-        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=wait)
-        if "exceptionDetails" in result:
-            raise RuntimeError(f"page script failed: {result['exceptionDetails']}")
-        return result["result"].get("value")
-
-    def problems(self):
-        """Uncaught exceptions and console errors on the page so far."""
-        found = []
-        for event in self.events:
-            if event.get("method") == "Runtime.exceptionThrown":
-                details = event["params"]["exceptionDetails"]
-                found.append("exception: " + details.get("exception", {}).get("description", details.get("text", "")))
-            elif event.get("method") == "Runtime.consoleAPICalled" and event["params"]["type"] in ("error", "assert"):
-                found.append("console: " + " ".join(str(a.get("value", a.get("description", "")))
-                                                    for a in event["params"]["args"]))
-        return found
-
-
 def glyphs_from_swift(path):
     """TestPattern.glyphs, `"0": [0x0E, 0x11, …]` a line: character → seven rows of five bits; a space is blank."""
     with open(path, encoding="utf-8") as file:
@@ -186,14 +134,6 @@ def seconds_between(later, earlier):
 
 def time_of_day(unix):
     return unix % 86_400
-
-
-def find_chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    sys.exit("player-check: chromium not found (apt-get install chromium)")
 
 
 class Player:
@@ -337,36 +277,12 @@ def main():
     arguments = parser.parse_args()
     clock = Clock(glyphs_from_swift(arguments.glyphs))
 
-    profile = tempfile.mkdtemp(prefix="framestream-chromium-")
-    chromium = subprocess.Popen(
-        [find_chromium(), "--headless=new", "--no-sandbox", "--disable-gpu", "--ignore-certificate-errors",
-         "--no-first-run", "--disable-extensions", f"--user-data-dir={profile}",
-         f"--remote-debugging-port={arguments.port}", "--remote-debugging-address=127.0.0.1", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        page = None
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{arguments.port}/json/list", timeout=2) as answer:
-                    page = next(t for t in json.load(answer) if t["type"] == "page")
-                    break
-            except Exception:
-                time.sleep(0.1)
-        if page is None:
-            sys.exit("player-check: Chromium did not start")
-        tools = DevTools(page["webSocketDebuggerUrl"])
+    with headless_chromium(arguments.port, "player-check") as tools:
         tools.call("Runtime.enable")
         tools.call("Page.enable")
         if arguments.snapshot:
             return check_snapshot(tools, clock, arguments.snapshot)
         return check_player(tools, clock, arguments.url)
-    finally:
-        chromium.terminate()
-        try:
-            chromium.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            chromium.kill()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -14,15 +14,15 @@ public struct CameraHistory: FrameHistory {
     }
 
     public func frame(atOrBefore micros: Int64) -> RecordedFrame? {
-        read(nearest: { $0.captureTime(atOrBefore: micros) }, newest: true) { $0.frame(atOrBefore: micros) }
+        read(nearest: { $0.captureTime(atOrBefore: micros) }, newest: true, frame: { $0.frame(atOrBefore: micros) })
     }
 
     public func frame(after micros: Int64) -> RecordedFrame? {
-        read(nearest: { $0.captureTime(after: micros) }, newest: false) { $0.frame(after: micros) }
+        read(nearest: { $0.captureTime(after: micros) }, newest: false, frame: { $0.frame(after: micros) })
     }
 
     public func frame(before micros: Int64) -> RecordedFrame? {
-        read(nearest: { $0.captureTime(before: micros) }, newest: true) { $0.frame(before: micros) }
+        read(nearest: { $0.captureTime(before: micros) }, newest: true, frame: { $0.frame(before: micros) })
     }
 
     public func captureTime(atOrBefore micros: Int64) -> Int64? {
@@ -42,7 +42,7 @@ public struct CameraHistory: FrameHistory {
     private func read(
         nearest time: (any FrameHistory) -> Int64?,
         newest: Bool,
-        _ frame: (any FrameHistory) -> RecordedFrame?
+        frame: (any FrameHistory) -> RecordedFrame?
     ) -> RecordedFrame? {
         let candidates = sources.compactMap { source in time(source).map { (source, $0) } }
         guard

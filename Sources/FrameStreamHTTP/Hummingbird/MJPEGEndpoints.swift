@@ -226,6 +226,32 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
         streamResponse(for: request, viewer: nil)
     }
 
+    /// A stream request's viewer slot, or the answer instead of a stream.
+    enum ViewerAdmission {
+        /// The viewer has a slot: stream.
+        case admitted(ViewerLimit.Slot)
+        /// Answered without a stream: the head alone for HEAD, or 503 when the server has all the viewers it takes.
+        case answered(Response)
+    }
+
+    /// Takes a viewer's slot for a stream request, or answers it without a stream.
+    func admitViewer(_ request: Request, headers: HTTPFields) -> ViewerAdmission {
+        if request.method == .head {
+            // The stream's head only, with no viewer and no hand-off. No length: an endless stream has none (an
+            // empty body would say 0).
+            return .answered(
+                Response(status: .ok, headers: headers, body: ResponseBody { writer in try await writer.finish(nil) })
+            )
+        }
+        guard let slot = viewers.admit() else {
+            logger.notice("viewer refused: \(viewers.maximum) viewers already")
+            return .answered(
+                Self.unavailable("too many viewers (\(viewers.maximum)): try again later", retryAfter: 5)
+            )
+        }
+        return .admitted(slot)
+    }
+
     /// ``streamResponse(for:)`` for a viewer whom access control let in (a playback session is theirs alone).
     func streamResponse(for request: Request, viewer: CameraViewer?) -> Response {
         let options: StreamOptions
@@ -246,17 +272,10 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
         }
         var headers = Self.noCacheHeaders
         headers[.contentType] = stream.parts.encoder.contentType
-        if request.method == .head {
-            // No length: an endless stream has none (an empty body would say 0).
-            return Response(
-                status: .ok,
-                headers: headers,
-                body: ResponseBody { writer in try await writer.finish(nil) }
-            )
-        }
-        guard let slot = viewers.admit() else {
-            logger.notice("viewer refused: \(viewers.maximum) viewers already")
-            return Self.unavailable("too many viewers (\(viewers.maximum)): try again later", retryAfter: 5)
+        let slot: ViewerLimit.Slot
+        switch admitViewer(request, headers: headers) {
+        case .admitted(let admitted): slot = admitted
+        case .answered(let response): return response
         }
         let logger = self.logger.with(path: Self.loggedPath(path: request.uri.path, query: request.uri.query))
         // With the connection handler on this connection, the stream is handed to it, which serves it itself or

@@ -114,17 +114,10 @@ extension MJPEGEndpoints {
     private func playbackStreamResponse(_ playback: Playback, session: String?, request: Request) -> Response {
         var headers = Self.noCacheHeaders
         headers[.contentType] = stream.parts.encoder.contentType
-        if request.method == .head {
-            // The stream's head only: no viewer, no hand-off to the connection.
-            return Response(
-                status: .ok,
-                headers: headers,
-                body: ResponseBody { writer in try await writer.finish(nil) }
-            )
-        }
-        guard let slot = viewers.admit() else {
-            logger.notice("viewer refused: \(viewers.maximum) viewers already")
-            return Self.unavailable("too many viewers (\(viewers.maximum)): try again later", retryAfter: 5)
+        let slot: ViewerLimit.Slot
+        switch admitViewer(request, headers: headers) {
+        case .admitted(let admitted): slot = admitted
+        case .answered(let response): return response
         }
         let logger = self.logger.with(path: Self.loggedPath(path: request.uri.path, query: request.uri.query))
         // With the connection handler there, it guards the connection as for a live stream (the stall drop, the
