@@ -353,4 +353,20 @@ struct PlaybackTests {
             withExtendedLifetime(keepOn) {}
         }
     }
+
+    @Test func aJoinedHistoryReadsEachFrameFromOneSourceAndFallsBackWhenItCannot() {
+        let memory = ArrayHistory(count: 10, unreadable: [4])
+        let files = ArrayHistory(count: 20)
+        let joined = CameraHistory([memory, files])
+        // The same frame in both: read from the first source only.
+        #expect(joined.frame(after: memory.times[1])?.captureMicros == memory.times[2])
+        #expect(memory.reads.value == 1 && files.reads.value == 0)
+        // Only the second source has it.
+        #expect(joined.frame(atOrBefore: files.times[15])?.captureMicros == files.times[15])
+        #expect(files.reads.value == 1)
+        // The first source cannot read its frame: the nearest readable one of all sources.
+        #expect(joined.frame(after: memory.times[3])?.captureMicros == files.times[4])
+        #expect(joined.captureTime(before: files.times[0]) == nil)
+        #expect(joined.captureTime(after: memory.times[9]) == files.times[10])
+    }
 }
