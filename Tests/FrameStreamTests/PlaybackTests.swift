@@ -167,6 +167,18 @@ struct PlaybackTests {
         )
         let sent = await collect(backward, clock: backClock, count: 4).sent
         #expect(sent.map(\.micros) == [8, 7, 5, 4].map { history.times[$0] })
+        // The last frame before the end cannot be read: the playback ends without the one after the end.
+        let endClock = ManualClock()
+        let ending = try Playback(
+            history: history,
+            broadcaster: nil,
+            start: .micros(history.times[4]),
+            end: history.times[6],
+            clock: endClock
+        )
+        let result = await collect(ending, clock: endClock, count: 100)
+        #expect(result.ended)
+        #expect(result.sent.map(\.micros) == [4, 5].map { history.times[$0] })
     }
 
     @Test func reverseWalksBackAndStopsAtTheOldestFrame() async throws {

@@ -461,6 +461,11 @@ public final class Playback: Sendable {
             state.position = micros
             return .wait(until: now + interval, generation: state.generation)
         }
+        if let end, forward, frame.captureMicros > end {
+            // The frames up to the end could not be read.
+            state.hasEnded = true
+            return .end
+        }
         state.position = frame.captureMicros
         return send(frame, &state, now: now)
     }
