@@ -378,6 +378,8 @@ struct PlaybackTests {
         #expect(files.reads.value == 1)
         // The first source cannot read its frame: the nearest readable one of all sources.
         #expect(joined.frame(after: memory.times[3])?.captureMicros == files.times[4])
+        // Each source read once for it: the first one's farther frame is kept, not read again.
+        #expect(memory.reads.value == 2 && files.reads.value == 2)
         #expect(joined.captureTime(before: files.times[0]) == nil)
         #expect(joined.captureTime(after: memory.times[9]) == files.times[10])
     }

@@ -38,7 +38,8 @@ public struct CameraHistory: FrameHistory {
     }
 
     /// Reads the frame from the one source whose index has the nearest time (the first such source in ``sources``
-    /// on a tie), and from the others only when that read fails, keeping the nearest.
+    /// on a tie); when that source cannot read it (and answers with a farther frame or none), reads the others too
+    /// and keeps the nearest.
     private func read(
         nearest time: (any FrameHistory) -> Int64?,
         newest: Bool,
@@ -51,8 +52,10 @@ public struct CameraHistory: FrameHistory {
                 return newest ? left > right : left < right
             })
         else { return nil }
-        if let found = frame(candidates[best].0), found.captureMicros == candidates[best].1 { return found }
-        let all = sources.compactMap(frame)
+        let first = frame(candidates[best].0)
+        if let first, first.captureMicros == candidates[best].1 { return first }
+        let all =
+            [first].compactMap { $0 } + candidates.indices.filter { $0 != best }.compactMap { frame(candidates[$0].0) }
         return newest
             ? all.max { $0.captureMicros < $1.captureMicros } : all.min { $0.captureMicros < $1.captureMicros }
     }

@@ -56,6 +56,18 @@ public final class TimeshiftBuffer: FrameHistory {
             }
             return low
         }
+
+        /// The slot of the newest frame captured at `time` or before it.
+        func index(atOrBefore time: Int64) -> Int? {
+            let index = firstIndex(after: time) - 1
+            return index >= head ? index : nil
+        }
+
+        /// The slot of the oldest frame captured after `time`.
+        func index(after time: Int64) -> Int? {
+            let index = firstIndex(after: time)
+            return index < micros.count ? index : nil
+        }
     }
 
     /// What it keeps.
@@ -100,17 +112,11 @@ public final class TimeshiftBuffer: FrameHistory {
     }
 
     public func frame(atOrBefore micros: Int64) -> RecordedFrame? {
-        ring.withLock { ring in
-            let index = ring.firstIndex(after: micros) - 1
-            return index >= ring.head ? Self.recorded(ring, index) : nil
-        }
+        ring.withLock { ring in ring.index(atOrBefore: micros).map { Self.recorded(ring, $0) } }
     }
 
     public func frame(after micros: Int64) -> RecordedFrame? {
-        ring.withLock { ring in
-            let index = ring.firstIndex(after: micros)
-            return index < ring.frames.count ? Self.recorded(ring, index) : nil
-        }
+        ring.withLock { ring in ring.index(after: micros).map { Self.recorded(ring, $0) } }
     }
 
     public func frame(before micros: Int64) -> RecordedFrame? {
@@ -118,17 +124,11 @@ public final class TimeshiftBuffer: FrameHistory {
     }
 
     public func captureTime(atOrBefore micros: Int64) -> Int64? {
-        ring.withLock { ring in
-            let index = ring.firstIndex(after: micros) - 1
-            return index >= ring.head ? ring.micros[index] : nil
-        }
+        ring.withLock { ring in ring.index(atOrBefore: micros).map { ring.micros[$0] } }
     }
 
     public func captureTime(after micros: Int64) -> Int64? {
-        ring.withLock { ring in
-            let index = ring.firstIndex(after: micros)
-            return index < ring.micros.count ? ring.micros[index] : nil
-        }
+        ring.withLock { ring in ring.index(after: micros).map { ring.micros[$0] } }
     }
 
     public func captureTime(before micros: Int64) -> Int64? {
