@@ -67,7 +67,7 @@ struct HTTPCameraStallTests {
             let broadcaster = FrameBroadcaster(
                 source: camera,
                 driverName: "http",
-                configuration: .init(restartBackoff: .init(initial: .seconds(1)), heartbeatInterval: nil),
+                configuration: .init(restartBackoff: .init(initial: .seconds(1)), heartbeatInterval: nil, placeholders: .off),
                 clock: clock,
                 logger: logger
             )

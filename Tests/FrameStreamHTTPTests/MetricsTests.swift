@@ -7,7 +7,7 @@ import Testing
 
 /// The camera's metrics under a scripted scenario: viewers come and go, one is refused, a slow one skips frames,
 /// the camera fails and recovers, and it stops when everyone has gone.
-@Suite struct MetricsTests {
+@Suite(.timeLimit(.minutes(1))) struct MetricsTests {
     private struct Unplugged: Error {}
 
     private enum CameraFailure: Error {

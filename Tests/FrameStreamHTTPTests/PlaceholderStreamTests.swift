@@ -4,7 +4,7 @@ import FrameStreamTesting
 import Testing
 
 /// Placeholders over HTTP: stream parts marked `X-Placeholder`, and the snapshot's `503` with the picture.
-@Suite struct PlaceholderStreamTests {
+@Suite(.timeLimit(.minutes(1))) struct PlaceholderStreamTests {
     @Test(arguments: [true, false])
     func aViewerSeesPlaceholdersUntilFramesCome(fastPath: Bool) async throws {
         try await LiveServer.run(placeholders: .init(), connectionHandlers: fastPath) { server in
