@@ -27,6 +27,8 @@ struct CameraConfiguration: Equatable, Sendable {
     var record: RecordingSettings?
     /// The last seconds kept in memory for pausing and rewinding the live view.
     var timeshift = TimeshiftSetting.standard
+    /// Control values set each time the camera starts, by name (`exposure_auto: 1`), for v4l2 cameras.
+    var controls: [String: Int] = [:]
 
     /// A value that cannot be used: the key (`maxFps`) and what it must be.
     struct Problem: Error, Equatable {
@@ -37,7 +39,7 @@ struct CameraConfiguration: Equatable, Sendable {
     /// The keys of a camera in a configuration file, in the order the README lists them.
     static let keys = [
         "driver", "device", "size", "fps", "quality", "framesDir", "command", "url", "idleTimeout", "maxClients",
-        "maxFps", "heartbeat", "stallTimeout", "users", "record", "timeshift",
+        "maxFps", "heartbeat", "stallTimeout", "users", "record", "timeshift", "controls",
     ]
 
     /// The first value that cannot be used, if any.
@@ -66,6 +68,12 @@ struct CameraConfiguration: Equatable, Sendable {
         if !(stallTimeout >= 0.01 && stallTimeout <= 86_400) {
             return Problem(key: "stallTimeout", expected: "from 0.01 seconds to a day (86400)")
         }
+        if let name = controls.keys.sorted().first(where: { !ControlSettings.isValidName($0) }) {
+            return Problem(
+                key: "controls",
+                expected: "control names of lowercase letters, digits and _, such as exposure_auto, not '\(name)'"
+            )
+        }
         return record?.problem()
     }
 
@@ -79,6 +87,7 @@ struct CameraConfiguration: Equatable, Sendable {
             framesDirectory: framesDir,
             command: command,
             url: url,
+            controls: controls,
             logger: logger
         )
     }

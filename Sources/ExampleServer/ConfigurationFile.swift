@@ -206,6 +206,7 @@ enum ConfigurationFile {
                     for item in list { users.append(try string(item, key)) }
                     camera.users = users
                 case "record": camera.record = try record(value, key)
+                case "controls": camera.controls = try controls(value, key)
                 case "timeshift":
                     let text = try string(value, key)
                     guard let setting = TimeshiftSetting(text) else {
@@ -219,6 +220,31 @@ enum ConfigurationFile {
                 throw fail("driver", "is missing: every camera needs one, such as driver: v4l2")
             }
             return camera
+        }
+
+        /// `controls: { exposure_auto: 1, focus_absolute: 30, white_balance_automatic: false }`.
+        func controls(_ node: Node, _ key: String) throws(ConfigurationFileError) -> [String: Int] {
+            var controls: [String: Int] = [:]
+            for (name, valueNode) in try mapping(node, "controls", known: []) {
+                guard ControlSettings.isValidName(name) else {
+                    throw fail(
+                        key,
+                        "'\(name)' is not a control name: use lowercase letters, digits and _, as v4l2-ctl "
+                            + "--list-ctrls shows them (such as exposure_auto)"
+                    )
+                }
+                if valueNode.scalar != nil, let number = valueNode.int {
+                    controls[name] = number
+                } else if valueNode.scalar != nil, let flag = valueNode.bool {
+                    controls[name] = flag ? 1 : 0
+                } else {
+                    throw fail(
+                        key,
+                        "\(name) must be a whole number or true/false, not '\(valueNode.scalar?.string ?? "a list or mapping")'"
+                    )
+                }
+            }
+            return controls
         }
 
         /// `record: { path: …, segment: 60s, durability: 1s, keep: { days: 7, bytes: 20GB }, minFree: 5% }`, or
