@@ -94,7 +94,8 @@ struct V4L2ControlsTests {
             // the order in the request.
             let set = try await server.post(
                 "/cameras/front/controls",
-                body: #"{"exposure_absolute": 300, "exposure_auto": 1, "brightness": -20, "white_balance_automatic": false}"#,
+                body: #"{"exposure_absolute": 300, "exposure_auto": 1, "brightness": -20, "#
+                    + #""white_balance_automatic": false}"#,
                 headers: Self.alice
             )
             #expect(set.status == 200, "\(Self.text(set.body))")
@@ -149,9 +150,11 @@ struct V4L2ControlsTests {
         try await Self.withServer(camera: ["--config", config]) { server in
             #expect(try await server.get("/cameras/front/snapshot.jpg", headers: Self.alice).status == 200)
             var events = try await server.waitForEvent("close", count: 2)
-            #expect(events.filter { $0.hasPrefix("s_ctrl") }.prefix(3) == [
-                "s_ctrl exposure_auto 1", "s_ctrl brightness -10", "s_ctrl exposure_absolute 500",
-            ])
+            #expect(
+                events.filter { $0.hasPrefix("s_ctrl") }.prefix(3) == [
+                    "s_ctrl exposure_auto 1", "s_ctrl brightness -10", "s_ctrl exposure_absolute 500",
+                ]
+            )
             // Set while the camera is stopped: the device is opened briefly, and the value is kept for next time.
             let set = try await server.post(
                 "/cameras/front/controls",

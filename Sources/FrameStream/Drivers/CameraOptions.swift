@@ -63,13 +63,13 @@ public struct CameraOptions: Sendable {
 extension CameraOptions: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The options given, with passwords in `url` and `command` shown as `***`.
     public var description: String {
+        let shownControls = controls.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         let fields: [(String, String?)] = [
             ("device", device), ("size", size?.description), ("framesPerSecond", framesPerSecond.map { "\($0)" }),
             ("quality", quality.map(String.init)), ("framesDirectory", framesDirectory),
             ("command", command.map(CredentialRedaction.redacting)), ("url", url.map(CredentialRedaction.redacting)),
             ("maximumFrameBytes", maximumFrameBytes.map(String.init)),
-            ("controls", controls.isEmpty ? nil : controls.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-                .joined(separator: " ")),
+            ("controls", shownControls.isEmpty ? nil : shownControls.joined(separator: " ")),
         ]
         let given = fields.compactMap { name, value in value.map { "\(name): \($0)" } }
         return "CameraOptions(" + given.joined(separator: ", ") + ")"

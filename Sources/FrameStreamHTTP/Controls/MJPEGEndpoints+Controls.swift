@@ -48,13 +48,8 @@ extension MJPEGEndpoints {
         }
         do {
             let result = try await controls.setControls(values)
-            logger.info(
-                "camera controls set",
-                metadata: [
-                    "user": "\(viewer.name)",
-                    "controls": "\(values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))",
-                ]
-            )
+            let shown = values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            logger.info("camera controls set", metadata: ["user": "\(viewer.name)", "controls": "\(shown)"])
             return Self.jsonResponse(CameraControlsJSON(result))
         } catch {
             return Self.response(for: error)

@@ -166,7 +166,8 @@ public struct CameraControl: Sendable, Hashable, CustomStringConvertible {
     /// The order in which to set `values`: switches (booleans and menus, such as `exposure_auto`) before the numbers
     /// they unlock (`exposure_absolute`), each group by name. A camera usually ignores or refuses a manual
     /// exposure or focus while its automatic mode is on.
-    public static func settingOrder(_ values: [String: Int], controls: [CameraControl]) -> [(name: String, value: Int)] {
+    public static func settingOrder(_ values: [String: Int], controls: [CameraControl]) -> [(name: String, value: Int)]
+    {
         func isSwitch(_ name: String) -> Bool {
             switch controls.first(where: { $0.name == name })?.kind {
             case .boolean, .menu, .integerMenu: true

@@ -26,8 +26,7 @@ public enum CameraControlError: Error, Sendable, Hashable, CustomStringConvertib
             "\(control.name) can be read but not set"
         case .refused(let control, let value, let reason):
             "the camera refused \(control.name) = \(value): \(reason)"
-                + (control.isInactive ? " (the control is inactive: another control, such as an automatic mode, "
-                    + "must change first)" : "")
+                + (control.isInactive ? " (\(control.name) is inactive: an automatic mode must be off first)" : "")
         case .unavailable(let reason):
             "cannot reach the camera's controls: \(reason)"
         }

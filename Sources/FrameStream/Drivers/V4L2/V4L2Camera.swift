@@ -101,7 +101,8 @@ public struct V4L2Camera: FrameSource {
         let controls = requestedControls
         let logger = logger
         return CapturedFrames(name: "V4L2 \(configuration.device)") { sink in
-            try V4L2Capture(configuration: configuration, controls: controls, logger: logger).run(sink, dropped: counter)
+            let capture = V4L2Capture(configuration: configuration, controls: controls, logger: logger)
+            try capture.run(sink, dropped: counter)
         }
     }
 
