@@ -1,5 +1,6 @@
 import ArgumentParser
 import FrameStream
+import Logging
 import Testing
 
 @testable import ExampleServer

@@ -38,7 +38,7 @@ struct CameraControlsJSON: Encodable {
                 readOnly: control.isReadOnly,
                 inactive: control.isInactive,
                 menu: control.menu.isEmpty
-                    ? nil : control.menu.map { MenuItem(index: $0.index, name: $0.name, number: $0.number) }
+                    ? nil : control.menu.map { Control.MenuItem(index: $0.index, name: $0.name, number: $0.number) }
             )
         }
     }

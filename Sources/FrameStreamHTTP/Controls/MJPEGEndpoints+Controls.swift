@@ -2,6 +2,7 @@ import Foundation
 import FrameStream
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 
 /// The routes of a camera's controls: `GET controls` lists them, `POST controls` sets them.

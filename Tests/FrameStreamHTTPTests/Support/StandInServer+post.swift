@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOHTTP1
 
 extension StandInServer {
     /// Sends `body` with POST and returns the status and the body of the answer.

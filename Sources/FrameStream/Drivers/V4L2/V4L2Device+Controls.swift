@@ -36,6 +36,7 @@ extension V4L2Device {
             let label = withUnsafeBytes(of: query.name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             let menu = kind == .menu || kind == .integerMenu ? menuItems(of: query, integers: kind == .integerMenu) : []
             let writeOnly = query.flags & CV4L2_CTRL_FLAG_WRITE_ONLY != 0
+            let current = try (kind == .button || writeOnly ? nil : value(of: query.id))
             let control = CameraControl(
                 name: CameraControl.name(forLabel: label),
                 label: label,
@@ -44,7 +45,7 @@ extension V4L2Device {
                 maximum: Int(query.maximum),
                 step: Int(query.step),
                 defaultValue: Int(query.default_value),
-                value: kind == .button || writeOnly ? nil : try value(of: query.id),
+                value: current,
                 menu: menu,
                 isReadOnly: query.flags & CV4L2_CTRL_FLAG_READ_ONLY != 0,
                 isInactive: query.flags & CV4L2_CTRL_FLAG_INACTIVE != 0
@@ -86,11 +87,12 @@ extension V4L2Device {
             return []
         }
         var items: [CameraControl.MenuItem] = []
-        var name = [CChar](repeating: 0, count: 33)
+        let capacity = 33
+        var name = [CChar](repeating: 0, count: capacity)
         for index in query.minimum...query.maximum {
             var number: Int64 = 0
             // An index the driver skips fails with EINVAL: it is no choice.
-            guard cv4l2_querymenu(fd, query.id, UInt32(index), &name, name.count, &number) == 0 else { continue }
+            guard cv4l2_querymenu(fd, query.id, UInt32(index), &name, capacity, &number) == 0 else { continue }
             let text = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             items.append(
                 integers
