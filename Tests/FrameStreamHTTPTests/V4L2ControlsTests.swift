@@ -149,7 +149,8 @@ struct V4L2ControlsTests {
         defer { try? FileManager.default.removeItem(atPath: config) }
         try await Self.withServer(camera: ["--config", config]) { server in
             #expect(try await server.get("/cameras/front/snapshot.jpg", headers: Self.alice).status == 200)
-            var events = try await server.waitForEvent("close", count: 2)
+            // The capture has released the device (the idle stop).
+            var events = try await server.waitForEvent("reqbufs 0")
             #expect(
                 events.filter { $0.hasPrefix("s_ctrl") }.prefix(3) == [
                     "s_ctrl exposure_auto 1", "s_ctrl brightness -10", "s_ctrl exposure_absolute 500",
@@ -177,7 +178,7 @@ struct V4L2ControlsTests {
         ("controls: { brightness: 99 }", "key 'controls': brightness must be from -64 to 64, not 99"),
         ("controls: { brightness: high }", "key 'controls': brightness must be a whole number or true/false"),
     ])
-    func badControlsInTheConfigStopTheServerWithOneLine(_ extra: String, _ expected: String) throws {
+    func badControlsInTheConfigStopTheServerWithOneLine(_ extra: String, _ expected: String) async throws {
         let config = try Self.config(", " + extra)
         defer { try? FileManager.default.removeItem(atPath: config) }
         let process = Process()
@@ -191,8 +192,14 @@ struct V4L2ControlsTests {
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        // A server that starts instead would keep its standard error open: wait for the exit, not for the end.
+        for _ in 0..<400 where process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning {
+            process.terminate()
+            Issue.record("the server did not stop at start")
+        }
         process.waitUntilExit()
+        let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus != 0)
         #expect(output.hasPrefix("error: \(config): camera 'front': \(expected)"), "\(output)")
         #expect(output.filter { $0 == "\n" }.count == 1, "not one line: \(output)")
