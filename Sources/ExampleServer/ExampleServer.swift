@@ -34,7 +34,7 @@ struct ExampleServer: AsyncParsableCommand {
 
             Endpoints: / (page), /video_feed and /stream (MJPEG, ?fps=N caps the rate), /snapshot.jpg, /status \
             (JSON), mjpg-streamer's /?action=stream and /?action=snapshot, and for each camera \
-            /cameras/NAME/ with its own stream, video_feed, snapshot.jpg and status.
+            /cameras/NAME/ with its own stream, video_feed, snapshot.jpg, status and controls (V4L2 cameras).
 
             With --config FILE the cameras come from a YAML file (see the README); flags given on the command line \
             override the file's values, for every camera.

@@ -12,19 +12,23 @@ struct V4L2ControlsTests {
     static let fixture = TestFixtures.directory + "/1.jpg"
     static let password = "controls password"
 
-    /// A configuration file with one user, `alice`, and one stand-in camera, `front`, with `extra` keys.
+    /// A configuration file with two users, `alice` and `bob`, and one stand-in camera, `front`, that only alice
+    /// may watch, with `extra` keys.
     static func config(_ extra: String = "") throws -> String {
         let path = NSTemporaryDirectory() + "framestream-controls-\(UUID().uuidString).yaml"
+        let hash = Bcrypt.hash(password, cost: 4)
         try """
         users:
-          alice: "\(Bcrypt.hash(password, cost: 4))"
+          alice: "\(hash)"
+          bob: "\(hash)"
         cameras:
-          front: { driver: v4l2, device: \(StandInServer.device)\(extra) }
+          front: { driver: v4l2, device: \(StandInServer.device), users: [alice]\(extra) }
         """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
     static let alice = [("authorization", "Basic " + Data("alice:\(password)".utf8).base64EncodedString())]
+    static let bob = [("authorization", "Basic " + Data("bob:\(password)".utf8).base64EncodedString())]
 
     static func withServer(
         camera: [String] = ["--camera", "v4l2", "--device", StandInServer.device],
@@ -109,8 +113,14 @@ struct V4L2ControlsTests {
             let sets = server.events().filter { $0.hasPrefix("s_ctrl") }
             #expect(sets.first == "s_ctrl exposure_auto 1")
             #expect(sets.contains("s_ctrl exposure_absolute 300"))
-            // Without a password, the access middleware asks for one.
+            // Without a password, the access middleware asks for one; a user who may not watch the camera may neither
+            // read nor set its controls, at its own address or at the first camera's.
             #expect(try await server.post("/cameras/front/controls", body: #"{"brightness": 1}"#).status == 401)
+            for path in ["/cameras/front/controls", "/controls"] {
+                #expect(try await server.get(path, headers: Self.bob).status == 403)
+                #expect(try await server.post(path, body: #"{"brightness": 1}"#, headers: Self.bob).status == 403)
+            }
+            #expect(!server.events().contains("s_ctrl brightness 1"))
         }
     }
 
