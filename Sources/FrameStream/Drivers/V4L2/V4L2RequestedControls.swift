@@ -20,11 +20,20 @@ final class V4L2RequestedControls: Sendable {
     var current: [String: Int] { values.withLock { $0 } }
 
     /// Sets every value asked for on a freshly opened device, switches first. A value the device does not take
-    /// (a configuration written for another camera) is logged and skipped: the camera still streams.
+    /// (a configuration written for another camera), or controls it cannot list, are logged and skipped: the
+    /// camera still streams. Only an unplugged device fails the start.
     func apply(to device: V4L2Device, logger: Logger) throws(V4L2Error) {
         try values.withLock { (values) throws(V4L2Error) in
             guard !values.isEmpty else { return }
-            let entries = try device.queryControls()
+            let entries: [V4L2Device.ControlEntry]
+            do throws(V4L2Error) {
+                entries = try device.queryControls()
+            } catch .unplugged(let path) {
+                throw .unplugged(path)
+            } catch {
+                logger.warning("camera controls not set: \(error)", metadata: ["device": "\(device.path)"])
+                return
+            }
             let controls = entries.map(\.control)
             for (name, value) in CameraControl.settingOrder(values, controls: controls) {
                 do throws(CameraControlError) {
