@@ -5,8 +5,9 @@ import Testing
 
 /// Camera controls end to end: ExampleServer with a V4L2 camera, through the real libv4l2, against the stand-in
 /// device, whose controls are brightness, contrast, white_balance_automatic, power_line_frequency,
-/// exposure_auto (items 1 and 3), exposure_absolute (inactive unless exposure_auto is 1) and focus_absolute (steps
-/// of 5), and which logs every value set (`s_ctrl NAME VALUE`).
+/// exposure_auto (items 1 and 3), exposure_absolute (inactive unless exposure_auto is 1), the button pan_reset,
+/// focus_absolute (steps of 5) and the integer menu auto_exposure_bias, and which logs every value set
+/// (`s_ctrl NAME VALUE`).
 @Suite(.timeLimit(.minutes(1)))
 struct V4L2ControlsTests {
     static let fixture = TestFixtures.directory + "/1.jpg"
@@ -62,7 +63,7 @@ struct V4L2ControlsTests {
             #expect(
                 Set(controls.keys) == [
                     "brightness", "contrast", "white_balance_automatic", "power_line_frequency", "exposure_auto",
-                    "exposure_absolute", "focus_absolute",
+                    "exposure_absolute", "pan_reset", "focus_absolute", "auto_exposure_bias",
                 ]
             )
             let brightness = try #require(controls["brightness"])
@@ -80,6 +81,13 @@ struct V4L2ControlsTests {
             #expect(menu.map { $0["index"] as? Int } == [1, 3])
             #expect(menu.map { $0["name"] as? String } == ["Manual Mode", "Aperture Priority Mode"])
             #expect(controls["exposure_absolute"]?["inactive"] as? Bool == true)
+            #expect(controls["pan_reset"]?["type"] as? String == "button")
+            #expect(controls["pan_reset"]?["value"] == nil)
+            let bias = try #require(controls["auto_exposure_bias"])
+            #expect(bias["type"] as? String == "integerMenu")
+            #expect(bias["value"] as? Int == 2)
+            let numbers = (bias["menu"] as? [[String: Any]])?.map { $0["number"] as? Int }
+            #expect(numbers == [-2000, -1000, 0, 1000, 2000])
 
             // No users on this server: nobody may change the camera.
             let refused = try await server.post("/cameras/v4l2/controls", body: #"{"brightness": 10}"#)
@@ -99,7 +107,7 @@ struct V4L2ControlsTests {
             let set = try await server.post(
                 "/cameras/front/controls",
                 body: #"{"exposure_absolute": 300, "exposure_auto": 1, "brightness": -20, "#
-                    + #""white_balance_automatic": false}"#,
+                    + #""white_balance_automatic": false, "auto_exposure_bias": 3}"#,
                 headers: Self.alice
             )
             #expect(set.status == 200, "\(Self.text(set.body))")
@@ -110,9 +118,11 @@ struct V4L2ControlsTests {
             #expect(read["exposure_absolute"]?["value"] as? Int == 300)
             #expect(read["exposure_absolute"]?["inactive"] as? Bool == false)
             #expect(read["white_balance_automatic"]?["value"] as? Int == 0)
+            #expect(read["auto_exposure_bias"]?["value"] as? Int == 3)
             let sets = server.events().filter { $0.hasPrefix("s_ctrl") }
-            #expect(sets.first == "s_ctrl exposure_auto 1")
-            #expect(sets.contains("s_ctrl exposure_absolute 300"))
+            let automatic = try #require(sets.firstIndex(of: "s_ctrl exposure_auto 1"))
+            let manual = try #require(sets.firstIndex(of: "s_ctrl exposure_absolute 300"))
+            #expect(automatic < manual)
             // Without a password, the access middleware asks for one; a user who may not watch the camera may neither
             // read nor set its controls, at its own address or at the first camera's.
             #expect(try await server.post("/cameras/front/controls", body: #"{"brightness": 1}"#).status == 401)
@@ -141,6 +151,9 @@ struct V4L2ControlsTests {
             let menu = try await post(#"{"exposure_auto": 2}"#)
             #expect(menu.0 == 400)
             #expect(menu.1.contains("one of 1 (Manual Mode), 3 (Aperture Priority Mode), not 2"), "\(menu.1)")
+            let bias = try await post(#"{"auto_exposure_bias": 5}"#)
+            #expect(bias.0 == 400)
+            #expect(bias.1.contains("one of 0 (-2000), 1 (-1000), 2 (0), 3 (1000), 4 (2000), not 5"), "\(bias.1)")
             let unknown = try await post(#"{"brightnes": 10}"#)
             #expect(unknown.0 == 400)
             #expect(unknown.1.contains("no control 'brightnes': use one of brightness, contrast"), "\(unknown.1)")
@@ -169,7 +182,7 @@ struct V4L2ControlsTests {
             // Set while the camera is stopped: the device is opened briefly, and the value is kept for next time.
             let set = try await server.post(
                 "/cameras/front/controls",
-                body: #"{"brightness": 20}"#,
+                body: #"{"brightness": 20, "pan_reset": 1}"#,
                 headers: Self.alice
             )
             #expect(set.status == 200, "\(Self.text(set.body))")
@@ -178,8 +191,10 @@ struct V4L2ControlsTests {
             events = try await server.waitForEvent("s_ctrl exposure_absolute 500", count: 2)
             #expect(events.filter { $0 == "s_ctrl exposure_auto 1" }.count == 2)
             #expect(events.filter { $0 == "s_ctrl brightness 20" }.count == 2)
-            // The second start set the newer brightness, not the configured one.
+            // The second start set the newer brightness, not the configured one; a button is an action, not a setting
+            // to repeat.
             #expect(events.filter { $0 == "s_ctrl brightness -10" }.count == 1)
+            #expect(events.filter { $0 == "s_ctrl pan_reset 1" }.count == 1)
         }
     }
 

@@ -146,26 +146,33 @@ struct ctrl_def {
     int32_t min, max, step, def;
     uint32_t flags;
     const char *const *menu;
+    const long long *int_menu; /* the numbers of an integer menu's items, from min */
 };
 static const char *const k_power_line_menu[] = { "Disabled", "50 Hz", "60 Hz" };
 static const char *const k_exposure_auto_menu[] = { NULL, "Manual Mode", NULL, "Aperture Priority Mode" };
+/* Exposure bias in 1/1000 EV, as an integer menu. */
+static const long long k_exposure_bias_menu[] = { -2000, -1000, 0, 1000, 2000 };
 static const struct ctrl_def k_ctrls[] = {
     { V4L2_CID_USER_CLASS, V4L2_CTRL_TYPE_CTRL_CLASS, "User Controls", "user_controls", 0, 0, 0, 0,
-      V4L2_CTRL_FLAG_READ_ONLY | V4L2_CTRL_FLAG_WRITE_ONLY, NULL },
-    { V4L2_CID_BRIGHTNESS, V4L2_CTRL_TYPE_INTEGER, "Brightness", "brightness", -64, 64, 1, 0, 0, NULL },
-    { V4L2_CID_CONTRAST, V4L2_CTRL_TYPE_INTEGER, "Contrast", "contrast", 0, 64, 1, 32, 0, NULL },
-    { V4L2_CID_HUE, V4L2_CTRL_TYPE_INTEGER, "Hue", "hue", -40, 40, 1, 0, V4L2_CTRL_FLAG_DISABLED, NULL },
+      V4L2_CTRL_FLAG_READ_ONLY | V4L2_CTRL_FLAG_WRITE_ONLY, NULL, NULL },
+    { V4L2_CID_BRIGHTNESS, V4L2_CTRL_TYPE_INTEGER, "Brightness", "brightness", -64, 64, 1, 0, 0, NULL, NULL },
+    { V4L2_CID_CONTRAST, V4L2_CTRL_TYPE_INTEGER, "Contrast", "contrast", 0, 64, 1, 32, 0, NULL, NULL },
+    { V4L2_CID_HUE, V4L2_CTRL_TYPE_INTEGER, "Hue", "hue", -40, 40, 1, 0, V4L2_CTRL_FLAG_DISABLED, NULL, NULL },
     { V4L2_CID_AUTO_WHITE_BALANCE, V4L2_CTRL_TYPE_BOOLEAN, "White Balance, Automatic", "white_balance_automatic",
-      0, 1, 1, 1, 0, NULL },
+      0, 1, 1, 1, 0, NULL, NULL },
     { V4L2_CID_POWER_LINE_FREQUENCY, V4L2_CTRL_TYPE_MENU, "Power Line Frequency", "power_line_frequency", 0, 2, 1,
-      1, 0, k_power_line_menu },
+      1, 0, k_power_line_menu, NULL },
     { V4L2_CID_CAMERA_CLASS, V4L2_CTRL_TYPE_CTRL_CLASS, "Camera Controls", "camera_controls", 0, 0, 0, 0,
-      V4L2_CTRL_FLAG_READ_ONLY | V4L2_CTRL_FLAG_WRITE_ONLY, NULL },
+      V4L2_CTRL_FLAG_READ_ONLY | V4L2_CTRL_FLAG_WRITE_ONLY, NULL, NULL },
     { V4L2_CID_EXPOSURE_AUTO, V4L2_CTRL_TYPE_MENU, "Exposure, Auto", "exposure_auto", 0, 3, 1, 3, 0,
-      k_exposure_auto_menu },
+      k_exposure_auto_menu, NULL },
     { V4L2_CID_EXPOSURE_ABSOLUTE, V4L2_CTRL_TYPE_INTEGER, "Exposure (Absolute)", "exposure_absolute", 3, 2047, 1,
-      250, 0, NULL },
-    { V4L2_CID_FOCUS_ABSOLUTE, V4L2_CTRL_TYPE_INTEGER, "Focus (absolute)", "focus_absolute", 0, 250, 5, 0, 0, NULL },
+      250, 0, NULL, NULL },
+    { V4L2_CID_PAN_RESET, V4L2_CTRL_TYPE_BUTTON, "Pan, Reset", "pan_reset", 0, 0, 0, 0, V4L2_CTRL_FLAG_WRITE_ONLY,
+      NULL, NULL },
+    { V4L2_CID_FOCUS_ABSOLUTE, V4L2_CTRL_TYPE_INTEGER, "Focus (absolute)", "focus_absolute", 0, 250, 5, 0, 0, NULL, NULL },
+    { V4L2_CID_AUTO_EXPOSURE_BIAS, V4L2_CTRL_TYPE_INTEGER_MENU, "Auto Exposure, Bias", "auto_exposure_bias", 0, 4, 1,
+      2, 0, NULL, k_exposure_bias_menu },
 };
 #define N_CTRLS (sizeof(k_ctrls) / sizeof(k_ctrls[0]))
 
@@ -1393,9 +1400,16 @@ static int do_queryctrl(struct instance *in, struct v4l2_queryctrl *q)
 static int do_querymenu(struct v4l2_querymenu *m)
 {
     int i = ctrl_index(m->id);
-    if (i < 0 || k_ctrls[i].type != V4L2_CTRL_TYPE_MENU)
+    if (i < 0 || (k_ctrls[i].type != V4L2_CTRL_TYPE_MENU && k_ctrls[i].type != V4L2_CTRL_TYPE_INTEGER_MENU))
         return -EINVAL;
     const struct ctrl_def *c = &k_ctrls[i];
+    if (c->type == V4L2_CTRL_TYPE_INTEGER_MENU) {
+        if ((int32_t)m->index < c->min || (int32_t)m->index > c->max)
+            return -EINVAL;
+        m->value = c->int_menu[m->index - (uint32_t)c->min];
+        m->reserved = 0;
+        return 0;
+    }
     if ((int32_t)m->index < c->min || (int32_t)m->index > c->max || !c->menu[m->index - (uint32_t)c->min])
         return -EINVAL;
     memset(m->name, 0, sizeof(m->name));
@@ -1409,7 +1423,7 @@ static int do_g_ctrl(struct instance *in, struct v4l2_control *ctl)
     int i = ctrl_index(ctl->id);
     if (i < 0)
         return -EINVAL;
-    if (k_ctrls[i].type == V4L2_CTRL_TYPE_CTRL_CLASS)
+    if (k_ctrls[i].type == V4L2_CTRL_TYPE_CTRL_CLASS || (k_ctrls[i].flags & V4L2_CTRL_FLAG_WRITE_ONLY))
         return -EACCES;
     ctl->value = in->ctrl_values[i];
     return 0;
@@ -1445,11 +1459,16 @@ static int do_s_ctrl(struct instance *in, struct v4l2_control *ctl)
         value = value ? 1 : 0;
         break;
     case V4L2_CTRL_TYPE_MENU:
+    case V4L2_CTRL_TYPE_INTEGER_MENU:
         if (value < c->min || value > c->max)
             return -ERANGE;
-        if (!c->menu[value - c->min])
+        if (c->menu && !c->menu[value - c->min])
             return -EINVAL;
         break;
+    case V4L2_CTRL_TYPE_BUTTON:
+        /* An action: nothing is stored. */
+        event_log("s_ctrl %s %d", c->var, value);
+        return 0;
     default:
         return -EINVAL;
     }
