@@ -2,6 +2,7 @@
 # Both install the Debian packages the build needs when pkg-config does not find them.
 
 SWIFT ?= swift
+PYTHON ?= python3
 SYSTEM_PACKAGES := pkg-config libv4l-dev libturbojpeg0-dev libsqlite3-dev
 ARGS ?=
 
@@ -23,6 +24,9 @@ test: deps test-tools
 	$(SWIFT) build --product ExampleServer
 	$(MAKE) stand-in STAND_IN_DIR="$$($(SWIFT) build --show-bin-path)"
 	FRAMESTREAM_REQUIRE_FFPROBE=1 $(SWIFT) test --skip-build
+	@# Debian's python3 if the package went there and $(PYTHON) is another one.
+	if $(PYTHON) -c "import prometheus_client" 2>/dev/null; then PY=$(PYTHON); else PY=/usr/bin/python3; fi; \
+		$$PY Scripts/check-metrics.py "$$($(SWIFT) build --show-bin-path)/ExampleServer"
 
 test-tools:
 	@if ! command -v ffprobe >/dev/null; then \
@@ -30,6 +34,13 @@ test-tools:
 		if [ "$$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 		$$SUDO apt-get update -qq && \
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg; \
+	fi
+	@if ! $(PYTHON) -c "import prometheus_client" 2>/dev/null; then \
+		echo "Installing prometheus_client (its parser reads /metrics in the tests)"; \
+		$(PYTHON) -m pip install -q prometheus_client 2>/dev/null || { \
+			if [ "$$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+			$$SUDO apt-get update -qq && \
+			$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-prometheus-client; }; \
 	fi
 
 STAND_IN_DIR ?= .build/debug
@@ -56,7 +67,7 @@ build: deps
 	$(SWIFT) build
 
 # The server, self-contained (its images are compiled in), and a hardened systemd unit that is not enabled:
-# PREFIX/bin/ExampleServer, PREFIX/share/framestream/{framestream.service,cameras.example.yaml}.
+# PREFIX/bin/ExampleServer, PREFIX/share/framestream/{framestream.service,framestream.socket,cameras.example.yaml}.
 # The Swift runtime is linked in statically, in a build folder of its own (so that `make run` does not rebuild).
 install: deps
 	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-install --product ExampleServer
@@ -66,6 +77,7 @@ install-files:
 	install -D -m 755 "$(BIN_DIR)/ExampleServer" "$(DESTDIR)$(PREFIX)/bin/ExampleServer"
 	install -d "$(DESTDIR)$(PREFIX)/share/framestream"
 	sed 's|@PREFIX@|$(PREFIX)|g' deploy/framestream.service > "$(DESTDIR)$(PREFIX)/share/framestream/framestream.service"
+	install -m 644 deploy/framestream.socket "$(DESTDIR)$(PREFIX)/share/framestream/framestream.socket"
 	install -m 644 Docs/cameras.example.yaml "$(DESTDIR)$(PREFIX)/share/framestream/cameras.example.yaml"
 
 # Installs the system libraries (V4L2 capture, TurboJPEG encoding, SQLite for the recordings' catalog) with apt-get, with sudo when not root.

@@ -1,6 +1,8 @@
 import FrameStream
 import Logging
 
+import class Foundation.FileManager
+
 /// One camera of the server: its driver, the driver's options, and the limits of its endpoints. Every key is also
 /// a command-line flag (`maxFps` is `--max-fps`).
 struct CameraConfiguration: Equatable, Sendable {
@@ -27,6 +29,9 @@ struct CameraConfiguration: Equatable, Sendable {
     var record: RecordingSettings?
     /// The last seconds kept in memory for pausing and rewinding the live view.
     var timeshift = TimeshiftSetting.standard
+    /// What viewers see while the camera has no picture: `on` (a generated picture that says why), `off`, or a
+    /// JPEG file to show instead.
+    var placeholder = "on"
     /// Control values set each time the camera starts, by name (`exposure_auto: 1`), for v4l2 cameras.
     var controls: [String: Int] = [:]
 
@@ -39,7 +44,7 @@ struct CameraConfiguration: Equatable, Sendable {
     /// The keys of a camera in a configuration file, in the order the README lists them.
     static let keys = [
         "driver", "device", "size", "fps", "quality", "framesDir", "command", "url", "idleTimeout", "maxClients",
-        "maxFps", "heartbeat", "stallTimeout", "users", "record", "timeshift", "controls",
+        "maxFps", "heartbeat", "stallTimeout", "users", "record", "timeshift", "placeholder", "controls",
     ]
 
     /// The first value that cannot be used, if any.
@@ -90,6 +95,43 @@ struct CameraConfiguration: Equatable, Sendable {
             controls: controls,
             logger: logger
         )
+    }
+
+    /// Whether `placeholder` names a file rather than saying on or off.
+    var placeholderFile: String? {
+        switch placeholder.lowercased() {
+        case "on", "true", "yes", "off", "false", "no": nil
+        default: placeholder
+        }
+    }
+
+    /// The broadcaster's placeholder settings, with the custom image read from its file.
+    func placeholders() throws(StartupError) -> FrameBroadcaster.Placeholders {
+        if ["off", "false", "no"].contains(placeholder.lowercased()) { return .off }
+        let label = device ?? url.map { CameraConfiguration.redactingPassword(in: $0) } ?? name
+        var settings = FrameBroadcaster.Placeholders(
+            size: size ?? FrameSize(width: 640, height: 480),
+            cameraLabel: label
+        )
+        if let file = placeholderFile {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw StartupError("camera '\(name)': cannot read the placeholder image \(file)")
+            }
+            let bytes = [UInt8](data)
+            guard bytes.count > 4, bytes[0] == 0xFF, bytes[1] == 0xD8 else {
+                throw StartupError("camera '\(name)': the placeholder image \(file) is not a JPEG file")
+            }
+            settings.image = bytes
+        }
+        return settings
+    }
+
+    /// An address with the password of its user information replaced by `***`.
+    static func redactingPassword(in address: String) -> String {
+        guard let scheme = address.range(of: "://"), let at = address[scheme.upperBound...].firstIndex(of: "@"),
+            let colon = address[scheme.upperBound..<at].firstIndex(of: ":")
+        else { return address }
+        return String(address[..<address.index(after: colon)]) + "***" + String(address[at...])
     }
 
     /// Whether a name can stand in an address as it is.

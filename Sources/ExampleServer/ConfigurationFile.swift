@@ -143,6 +143,8 @@ enum ConfigurationFile {
                 case "signingKeyFile": server.signingKeyFile = try string(value, key)
                 case "allowOrigin": server.allowOrigin = try string(value, key)
                 case "maxStreamsPerAddress": server.maxStreamsPerAddress = try integer(value, key)
+                case "metricsHost": server.metricsHost = try string(value, key)
+                case "metricsPort": server.metricsPort = try integer(value, key)
                 case "recordings":
                     for (part, partValue) in try mapping(value, "recordings", known: ["maxBytes"]) {
                         let text = try string(partValue, part)
@@ -206,6 +208,12 @@ enum ConfigurationFile {
                     for item in list { users.append(try string(item, key)) }
                     camera.users = users
                 case "record": camera.record = try record(value, key)
+                case "placeholder":
+                    // `off` and `on` as YAML booleans too.
+                    guard let text = value.scalar?.string, !text.isEmpty else {
+                        throw fail(key, "must be on, off, or a JPEG file to show instead of the generated picture")
+                    }
+                    camera.placeholder = text
                 case "controls": camera.controls = try controls(value, key)
                 case "timeshift":
                     let text = try string(value, key)

@@ -121,6 +121,14 @@ struct ExampleServer: AsyncParsableCommand {
     var command: String?
 
     @Option(
+        help: """
+            What viewers see while a camera has no picture (starting, failed, no signal): on (default, a picture \
+            that says why), off, or a JPEG file to show instead.
+            """
+    )
+    var placeholder: String?
+
+    @Option(
         name: .customLong("user"),
         help: """
             A user who may watch, as NAME:HASH with a bcrypt hash from `ExampleServer hash-password` (repeatable). \
@@ -154,6 +162,25 @@ struct ExampleServer: AsyncParsableCommand {
     var timeshift: String?
 
     @Option(
+        help: """
+            Serve /metrics on a listener of its own at this address (default: 127.0.0.1 with --metrics-port), \
+            without users; otherwise /metrics is on the main port, behind the same users as everything else.
+            """
+    )
+    var metricsHost: String?
+
+    @Option(help: "The port of the /metrics listener (see --metrics-host); 0 picks a free one.")
+    var metricsPort: Int?
+
+    @Flag(
+        help: """
+            Ask the running server these flags (and --config) describe for /healthz, instead of serving: exit 0 if \
+            it answers, 1 with the reason if not. For container health checks.
+            """
+    )
+    var check = false
+
+    @Option(
         name: .customLong("control"),
         help: "A camera control to set at every start, as NAME=VALUE (repeatable), such as --control brightness=10."
     )
@@ -179,6 +206,9 @@ struct ExampleServer: AsyncParsableCommand {
         }
         if let timeshift, TimeshiftSetting(timeshift) == nil {
             throw ValidationError("--timeshift must be a time such as 30s, a size such as 100MB, or off")
+        }
+        if metricsHost != nil, metricsPort == nil {
+            throw ValidationError("--metrics-host goes with --metrics-port: give the listener's port too")
         }
         if (tlsCert == nil) != (tlsKey == nil) {
             throw ValidationError("--tls-cert and --tls-key go together: give both, or neither")
@@ -243,6 +273,8 @@ struct ExampleServer: AsyncParsableCommand {
         }
         if let allowOrigin { server.allowOrigin = allowOrigin }
         if let maxStreamsPerAddress { server.maxStreamsPerAddress = maxStreamsPerAddress }
+        if let metricsHost { server.metricsHost = metricsHost }
+        if let metricsPort { server.metricsPort = metricsPort }
         for index in server.cameras.indices {
             apply(to: &server.cameras[index])
         }
@@ -269,6 +301,7 @@ struct ExampleServer: AsyncParsableCommand {
             }
         }
         if let timeshift, let setting = TimeshiftSetting(timeshift) { camera.timeshift = setting }
+        if let placeholder { camera.placeholder = placeholder }
         for control in controls {
             if let (name, value) = ControlSettings.parse(control) { camera.controls[name] = value }
         }
@@ -361,13 +394,19 @@ struct ExampleServer: AsyncParsableCommand {
             throw StartupError("--list-devices lists V4L2 devices, which exist on Linux only")
             #endif
         }
-        let server = try serverConfiguration()
+        let environment = ProcessInfo.processInfo.environment
+        let server = try serverConfiguration(environment: environment)
+        if check {
+            try await HealthCheck.check(HealthCheck.address(of: server))
+            return
+        }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = server.logLevel
             return handler
         }
         let logger = Logger(label: "FrameStream")
+        let metrics = ServerMetrics()
         var services: [any Service] = []
         var cameras: [MJPEGCameraIndex.Camera] = []
         var stores: [String: RecordingStore] = [:]
@@ -379,9 +418,11 @@ struct ExampleServer: AsyncParsableCommand {
                 driverName: camera.driver,
                 configuration: .init(
                     idleTimeout: camera.idleTimeout.map { .seconds($0) },
-                    heartbeatInterval: .seconds(camera.heartbeat)
+                    heartbeatInterval: .seconds(camera.heartbeat),
+                    placeholders: try camera.placeholders()
                 ),
-                logger: cameraLogger
+                logger: cameraLogger,
+                metricsFactory: metrics.factory
             )
             var archive = CameraArchive(timeshift: Self.timeshift(camera.timeshift, of: broadcaster))
             if let settings = camera.record {
@@ -459,6 +500,11 @@ struct ExampleServer: AsyncParsableCommand {
         router.get("healthz") { _, _ in "ok\n" }
         router.head("healthz") { _, _ in HTTPResponse.Status.ok }
         let cameraRoutes = router.group().add(middleware: access.middleware(for: index))
+        if let metricsPort = server.metricsPort {
+            services.append(metrics.listener(host: server.metricsHost, port: metricsPort, logger: logger))
+        } else {
+            metrics.addRoutes(to: cameraRoutes)
+        }
         cameraRoutes.addRoutes(index.routes(context: CameraRequestContext.self))
         cameraRoutes.addRoutes(access.linkRoutes(for: index))
         let names = cameras.map(\.name)
@@ -469,12 +515,12 @@ struct ExampleServer: AsyncParsableCommand {
             additionalChannelHandlers: MJPEGEndpoints.connectionHandlers(limit: limit),
             idleTimeout: requestTimeout
         )
-        let httpServer: HTTPServerBuilder
+        let childChannel: @Sendable (@escaping HTTPChannelHandler.Responder) throws -> any ServerChildChannel
         var certificates: CertificateReloader?
         if let files = server.tls {
             let reloader = try CertificateReloader(files: files, logger: logger)
             certificates = reloader
-            httpServer = HTTPServerBuilder { responder in
+            childChannel = { responder in
                 TLSHandshakeDeadline(
                     base: try HTTP2UpgradeChannel(
                         tlsConfiguration: reloader.tlsConfiguration,
@@ -488,30 +534,59 @@ struct ExampleServer: AsyncParsableCommand {
                 )
             }
         } else {
-            httpServer = .http1(configuration: channel)
+            childChannel = { responder in HTTP1Channel(responder: responder, configuration: channel) }
         }
         let scheme = server.tls == nil ? "http" : "https"
-        var app = Application(
-            router: router,
-            server: httpServer,
-            configuration: .init(address: .hostname(server.host, port: server.port), serverName: "FrameStream"),
-            onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? 0
-                let what =
-                    names.count == 1
-                    ? "camera '\(names[0])'" : "\(names.count) cameras (\(names.joined(separator: ", ")))"
-                logger.notice(
-                    "serving \(what) at \(Self.address(scheme: scheme, host: server.host, port: port)) (press Ctrl-C to stop)"
-                )
-            },
+        let systemd = SystemdService(
+            environment: environment,
+            cameras: cameras,
+            mustStream: Set(server.cameras.filter { $0.record != nil || $0.idleTimeout == nil }.map(\.name)),
             logger: logger
         )
-        app.addServices(
-            services + [MemoryTrimmer(connections: limit), HangupHandler(certificates: certificates, logger: logger)]
-        )
+        let activated = try SocketActivation.listeningSocket(environment: environment)
+        let onServerRunning: @Sendable (any Channel) async -> Void = { channel in
+            let port = channel.localAddress?.port ?? 0
+            let what =
+                names.count == 1
+                ? "camera '\(names[0])'" : "\(names.count) cameras (\(names.joined(separator: ", ")))"
+            let host = activated == nil ? server.host : channel.localAddress?.ipAddress ?? server.host
+            let passed = activated == nil ? "" : " on the socket systemd passed"
+            logger.notice(
+                "serving \(what) at \(Self.address(scheme: scheme, host: host, port: port))\(passed) (press Ctrl-C to stop)"
+            )
+            systemd.serverIsListening()
+        }
+        services += [
+            MemoryTrimmer(connections: limit), HangupHandler(certificates: certificates, logger: logger), systemd,
+        ]
+        let main: any Service
+        if let activated {
+            let responder = SocketActivation.responder(
+                router.buildResponder(),
+                serverName: "FrameStream",
+                logger: logger
+            )
+            let server = SocketActivation.server(
+                socket: activated,
+                childChannel: try childChannel(responder),
+                onServerRunning: onServerRunning,
+                logger: logger
+            )
+            main = ServiceGroup(configuration: .init(services: services + [server], logger: logger))
+        } else {
+            var app = Application(
+                router: router,
+                server: HTTPServerBuilder(childChannel),
+                configuration: .init(address: .hostname(server.host, port: server.port), serverName: "FrameStream"),
+                onServerRunning: onServerRunning,
+                logger: logger
+            )
+            app.addServices(services)
+            main = app
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [app],
+                services: [main],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -30,6 +30,9 @@ struct ServerConfiguration: Equatable, Sendable {
     var lockoutFailures = 10
     var lockoutWindow: Double = 300
     var lockoutDuration: Double = 300
+    /// Where a listener of its own serves `/metrics`, without users; with no port, `/metrics` is on the main port.
+    var metricsHost = "127.0.0.1"
+    var metricsPort: Int?
     /// The most bytes the recordings in one folder may take, all cameras together; `nil` for no limit.
     var recordingsMaxBytes: Int64?
 
@@ -42,13 +45,20 @@ struct ServerConfiguration: Equatable, Sendable {
     /// The top-level keys of a configuration file.
     static let keys = [
         "host", "port", "requestTimeout", "maxConnections", "logLevel", "users", "tls", "signingKey",
-        "signingKeyFile", "allowOrigin", "maxStreamsPerAddress", "lockout", "recordings", "cameras",
+        "signingKeyFile", "allowOrigin", "maxStreamsPerAddress", "lockout", "recordings", "metricsHost", "metricsPort",
+        "cameras",
     ]
 
     /// The first value that cannot be used, if any: `(camera, problem)`, with no camera for a server-wide key.
     func problem() -> (camera: String?, problem: CameraConfiguration.Problem)? {
         if !(0...65535).contains(port) {
             return (nil, .init(key: "port", expected: "from 0 to 65535"))
+        }
+        if let metricsPort, !(0...65535).contains(metricsPort) {
+            return (nil, .init(key: "metricsPort", expected: "from 0 to 65535"))
+        }
+        if metricsHost.isEmpty {
+            return (nil, .init(key: "metricsHost", expected: "an address such as 127.0.0.1"))
         }
         if !(requestTimeout >= 0.01 && requestTimeout <= 86_400) {
             return (nil, .init(key: "requestTimeout", expected: "from 0.01 seconds to a day (86400)"))

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Dispatch
 public import FrameStream
 import Glibc
@@ -104,7 +105,7 @@ public final class FrameRecorder: Service, RecordingSource, CustomStringConverti
         var logger = logger
         logger[metadataKey: "camera"] = logger[metadataKey: "camera"] ?? "\(camera)"
         self.logger = logger
-        store.setLimits(configuration.keep, gap: configuration.gap, camera: camera)
+        store.setLimits(configuration.keep, gap: configuration.gap, camera: camera, metrics: broadcaster.metrics)
     }
 
     /// `FrameRecorder(camera: NAME)`, for logs.
@@ -135,6 +136,7 @@ public final class FrameRecorder: Service, RecordingSource, CustomStringConverti
         let keepAlive = broadcaster.subscribe()
         logger.info("recording", metadata: ["folder": "\(store.folder)"])
         statusState.withLock { $0.recording = true }
+        if let free = store.currentFreeSpace() { broadcaster.metrics.recorderFreeBytes.set(free.availableBytes) }
         await withDiscardingTaskGroup { group in
             group.addTask { await self.runWriterThread() }
             group.addTask {
@@ -159,7 +161,13 @@ public final class FrameRecorder: Service, RecordingSource, CustomStringConverti
     /// Retention reads and deletes files: off the cooperative pool.
     private func enforceRetentionOffTheLoop() async -> Int {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { [store] in continuation.resume(returning: store.enforceRetention()) }
+            DispatchQueue.global().async { [store, broadcaster] in
+                let deleted = store.enforceRetention()
+                if let free = store.currentFreeSpace() {
+                    broadcaster.metrics.recorderFreeBytes.set(free.availableBytes)
+                }
+                continuation.resume(returning: deleted)
+            }
         }
     }
 
@@ -207,6 +215,7 @@ public final class FrameRecorder: Service, RecordingSource, CustomStringConverti
     }
 
     fileprivate var recorderLogger: Logger { logger }
+    fileprivate var metrics: CameraMetrics { broadcaster.metrics }
 }
 
 /// The writer thread's state: the open segment and what it takes to cut, sync and retry.
@@ -279,6 +288,7 @@ private struct SegmentSink {
                 recorder.recorderLogger.notice("recording resumed")
                 recorder.updateStatus { $0.recording = true }
             }
+            recorder.metrics.recorderBytesWritten.increment(by: frame.jpeg.count + SegmentIndexRecord.size)
             recorder.updateStatus { status in
                 status.framesWritten += 1
                 status.bytesWritten += UInt64(frame.jpeg.count + SegmentIndexRecord.size)
@@ -291,6 +301,7 @@ private struct SegmentSink {
     }
 
     mutating func fail(_ error: RecordingError) {
+        recorder.metrics.recorderErrors.increment()
         recorder.updateStatus { status in
             status.framesDropped += 1
             status.recording = false

@@ -60,9 +60,13 @@ struct V4L2CameraTests {
     @Test func busyDeviceSaysAnotherProgramHoldsIt() async throws {
         try await Self.withServer(["--idle-timeout", "30"], standIn: ["FAULTS": "busy", "JPEG": Self.fixture]) {
             server in
-            let snapshot = try await server.get("/snapshot.jpg")
+            let snapshot = try await server.get("/snapshot.jpg?placeholder=0")
             #expect(snapshot.status == 503)
             #expect(String(decoding: snapshot.body, as: UTF8.self).contains("is busy: another program is using it"))
+            // Without ?placeholder=0, the picture that says so.
+            let picture = try await server.get("/snapshot.jpg")
+            #expect(picture.status == 503)
+            #expect(try DecodedJPEG(picture.body).width == 640)
         }
     }
 
@@ -105,11 +109,28 @@ struct V4L2CameraTests {
             #expect(error.contains("unplugged"), "\(error)")
             #expect(error.contains(StandInServer.device))
             let lastBeforeUnplug = try #require(try await server.cameraStatus()["lastFrameSequence"] as? Int)
+            // Meanwhile the viewer is told, in a picture of the stream's size, which is no frame.
+            var part = try #require(try await viewer.nextPart())
+            while part.headers["x-placeholder"] == nil {
+                part = try #require(try await viewer.nextPart())
+            }
+            #expect(part.headers["x-placeholder"] == "retrying")
+            #expect(part.sequence == nil)
+            let placeholder = try DecodedJPEG(part.body)
+            let frame = try DecodedJPEG([UInt8](FileManager.default.contents(atPath: Self.fixture)!))
+            #expect(placeholder.width == frame.width && placeholder.height == frame.height)
+            #expect(placeholder.gray.filter { $0 > 150 }.count > 500, "no text on the placeholder")
             try server.replug()
             // The same connection carries on with frames the camera makes once it is back.
             var sequence = 0
             while sequence <= lastBeforeUnplug {
-                sequence = Int(try #require(try await viewer.nextPart()?.sequence))
+                let part = try #require(try await viewer.nextPart())
+                guard part.headers["x-placeholder"] == nil else { continue }
+                sequence = Int(try #require(part.sequence))
+            }
+            // And the placeholders stop.
+            for _ in 0..<5 {
+                #expect(try #require(try await viewer.nextPart()).headers["x-placeholder"] == nil)
             }
             #expect(server.events().filter { $0 == "open" }.count >= 2)
         }

@@ -62,6 +62,7 @@ extension CredentialRedactionTests {
         let clock = ManualClock()
         let broadcaster = FrameBroadcaster(
             source: LeakyCamera(),
+            configuration: .init(placeholders: .off),  // the restart backoff is then the only sleeper
             clock: clock,
             logger: Logger(label: "test", factory: { _ in handler })
         )

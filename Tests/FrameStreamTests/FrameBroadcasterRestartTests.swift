@@ -85,7 +85,8 @@ struct FrameBroadcasterRestartTests {
             driverName: "manual",
             configuration: .init(
                 restartBackoff: RestartBackoff(initial: .seconds(1), maximum: .seconds(1)),
-                heartbeatInterval: nil
+                heartbeatInterval: nil,
+                placeholders: .off
             ),
             clock: clock,
             logger: RecordingLogHandler.logger(recordingInto: messages)
@@ -116,6 +117,7 @@ struct FrameBroadcasterRestartTests {
         let broadcaster = FrameBroadcaster(
             source: camera,
             driverName: "manual",
+            configuration: .init(placeholders: .off),
             clock: ManualClock(),
             logger: quietLogger
         )

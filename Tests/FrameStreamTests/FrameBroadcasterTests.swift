@@ -249,7 +249,12 @@ struct FrameBroadcasterTests {
 
     @Test func shutdownEndsSubscriptionsAndReleasesTheCamera() async throws {
         let camera = ManualCamera()
-        let broadcaster = FrameBroadcaster(source: camera, clock: ManualClock(), logger: quietLogger)
+        let broadcaster = FrameBroadcaster(
+            source: camera,
+            configuration: .init(placeholders: .off),
+            clock: ManualClock(),
+            logger: quietLogger
+        )
         let running = Task { try await broadcaster.run() }
         let watcher = Task {
             var count = 0
@@ -341,6 +346,7 @@ struct FrameBroadcasterTests {
                     switch await events.nextEvent() {
                     case .frame(let frame): return "frame \(frame.sequence)"
                     case .noNewFrame: return "no new frame"
+                    case .placeholder: return "placeholder"
                     case nil: return "ended"
                     }
                 }

@@ -38,6 +38,12 @@ struct BroadcastState {
     var restarts = 0
     var lastError: String?
     var lastErrorTime: Date?
+    /// When the camera last started for a viewer.
+    var runStartedAt: Date?
+    /// The placeholder shown while the camera has no picture; `nil` while it has one.
+    var placeholder: PlaceholderFrame?
+    /// Placeholders made so far, which numbers them.
+    var placeholderCount: UInt64 = 0
 
     /// The sequence number after which a new subscriber's first frame comes: the newest frame if the camera is
     /// streaming (a viewer sees a picture at once), otherwise the next frame the camera makes.

@@ -10,16 +10,21 @@ extension FrameBroadcaster {
         /// (``FrameSubscription/Iterator/nextEvent()``) get ``FrameSubscription/Event/noNewFrame``, so that a stream
         /// can re-send its last frame before proxies and browsers time out; `nil` for no heartbeats.
         public var heartbeatInterval: Duration?
+        /// What subscribers that wait with heartbeats see while the camera has no picture (on by default); while
+        /// placeholders are shown, they stand in for heartbeats.
+        public var placeholders: Placeholders
 
         /// Creates a configuration.
         public init(
             idleTimeout: Duration? = .seconds(10),
             restartBackoff: RestartBackoff = RestartBackoff(),
-            heartbeatInterval: Duration? = .seconds(5)
+            heartbeatInterval: Duration? = .seconds(5),
+            placeholders: Placeholders = Placeholders()
         ) {
             self.idleTimeout = idleTimeout
             self.restartBackoff = restartBackoff
             self.heartbeatInterval = heartbeatInterval
+            self.placeholders = placeholders
         }
     }
 }

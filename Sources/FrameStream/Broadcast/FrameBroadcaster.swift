@@ -1,3 +1,4 @@
+public import CoreMetrics
 public import Logging
 public import ServiceLifecycle
 import Synchronization
@@ -41,6 +42,8 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
     let clock: FrameClock
     let logger: Logger
     let state = Mutex(BroadcastState())
+    /// The camera's metrics, which the endpoints and the recorder of this camera count in too.
+    package let metrics: CameraMetrics
     /// Numbers each wait for a frame, so that a cancelled wait can be found.
     private let waiterIDs = Atomic<UInt64>(0)
     /// Holds back a failure message that repeats on every restart: one line a minute.
@@ -55,12 +58,16 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
     ///   - clock: measures the idle timeout, the backoff and frame ages; tests pass a manual clock.
     ///   - logger: where camera starts, stops and failures are logged, with the metadata `camera` set to the
     ///     driver's name unless the logger has it already.
+    ///   - metricsFactory: where the camera's metrics go (see `Docs/metrics.md`), labelled with the logger's
+    ///     `camera` metadata (or the driver's name); the process's `MetricsSystem.factory` by default, which records
+    ///     nothing until the application bootstraps a backend.
     public init(
         source: any FrameSource,
         driverName: String = "camera",
         configuration: Configuration = Configuration(),
         clock: some Clock<Duration> = ContinuousClock(),
-        logger: Logger
+        logger: Logger,
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) {
         self.source = source
         self.driverName = driverName
@@ -71,6 +78,10 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
         // The caller's camera name, if it gave one; else the driver's.
         logger[metadataKey: "camera"] = logger[metadataKey: "camera"] ?? "\(driverName)"
         self.logger = logger
+        self.metrics = CameraMetrics(
+            camera: logger[metadataKey: "camera"]?.description ?? driverName,
+            factory: metricsFactory
+        )
     }
 
     /// `FrameBroadcaster(camera: NAME)`, for logs.
@@ -130,10 +141,15 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
     private func runCameraWhileWatched() async {
         while await waitForSubscribers(present: true) {
             logger.info("camera starting", metadata: ["reason": "first viewer"])
+            metrics.cameraStarts.increment()
             // A start for a new viewer is not a restart: the backoff begins again.
-            state.withLock { $0.consecutiveFailures = 0 }
+            state.withLock { state in
+                state.consecutiveFailures = 0
+                state.runStartedAt = Date()
+            }
             let reason = await withDiscardingTaskGroup { group in
                 group.addTask { await self.captureWithRestarts() }
+                group.addTask { await self.tickPlaceholders() }
                 if let interval = self.configuration.heartbeatInterval {
                     group.addTask { await self.tickHeartbeats(every: interval) }
                 }
@@ -143,9 +159,12 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
             }
             let left = state.withLock { state in
                 state.phase = .stopped
+                state.placeholder = nil
                 state.rate.reset()
                 return state.subscribers
             }
+            metrics.cameraStops.increment()
+            metrics.cameraStreaming.set(0)
             logger.info("camera stopped", metadata: ["reason": "\(reason)", "subscribers": "\(left)"])
         }
     }
@@ -217,6 +236,8 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
                 failure = error
             }
             if Task.isCancelled { return }
+            metrics.cameraStreaming.set(0)
+            metrics.countFailure(failure)
             // Whatever the driver put in its error, a password in an address stays out of status and logs.
             let reason = CredentialRedaction.redacting("\(failure)")
             let failures = state.withLock { state in
@@ -239,6 +260,7 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
                 return
             }
             state.withLock { $0.restarts += 1 }
+            metrics.cameraRestarts.increment()
         }
     }
 
@@ -251,7 +273,7 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
     /// Makes the image the newest frame and wakes every subscriber that waits for one.
     private func publish(_ image: JPEGImage) {
         let now = clock.now()
-        let published = state.withLock { state -> (Frame, [UInt64: FrameWaiter], Bool)? in
+        let published = state.withLock { state -> (Frame, [UInt64: FrameWaiter], Bool, Bool)? in
             // A frame that comes while the camera is being stopped is not published.
             guard state.phase != .stopped else { return nil }
             let frame = Frame(sequence: state.nextSequence, image: image, publishedAt: now)
@@ -265,12 +287,17 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
             let recovered =
                 state.consecutiveFailures > 0 && now - streamingSince >= configuration.restartBackoff.resetAfter
             if recovered { state.consecutiveFailures = 0 }
+            let began = state.phase != .streaming
             state.phase = .streaming
+            state.placeholder = nil
             let waiters = state.frameWaiters
             state.frameWaiters.removeAll(keepingCapacity: true)
-            return (frame, waiters, recovered)
+            return (frame, waiters, recovered, began)
         }
-        guard let (frame, waiters, recovered) = published else { return }
+        guard let (frame, waiters, recovered, began) = published else { return }
+        metrics.framesCaptured.increment()
+        metrics.frameSize.record(frame.jpeg.count)
+        if began { metrics.cameraStreaming.set(1) }
         // Observers are called in the camera's task, in order, before any viewer is woken: a recorder gets every
         // frame, however slow the viewers are.
         for observer in state.withLock({ $0.frameObservers.isEmpty ? [] : Array($0.frameObservers.values) }) {
@@ -291,14 +318,23 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
     /// The newest frame if it is newer than `sequence`, otherwise the next frame published, or with
     /// `heartbeats`, ``FrameSubscription/Event/noNewFrame`` if the camera delivers nothing for a heartbeat interval.
     /// - Returns: `nil` if the task is cancelled or the broadcaster shuts down first.
-    func nextEvent(after sequence: UInt64, heartbeats: Bool, lease: SubscriptionLease) async -> FrameSubscription.Event?
-    {
+    /// With `heartbeats`, also the current placeholder if it is newer than `placeholder`
+    /// (``FrameSubscription/Event/placeholder(_:)``).
+    func nextEvent(
+        after sequence: UInt64,
+        heartbeats: Bool,
+        placeholder: UInt64 = 0,
+        lease: SubscriptionLease
+    ) async -> FrameSubscription.Event? {
         let id = waiterIDs.add(1, ordering: .relaxed).newValue
         return await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<FrameSubscription.Event?, Never>) in
                 let ready: FrameSubscription.Event?? = state.withLock { state in
                     if lease.isEnded.load(ordering: .sequentiallyConsistent) { return .some(nil) }
                     if let latest = state.latest, latest.sequence > sequence { return .some(.frame(latest)) }
+                    if heartbeats, let current = state.placeholder, current.number > placeholder {
+                        return .some(.placeholder(current))
+                    }
                     if state.lifecycle == .shutDown || Task.isCancelled { return .some(nil) }
                     state.frameWaiters[id] = FrameWaiter(
                         continuation: continuation,
@@ -326,7 +362,8 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
             }
             let waiters = state.withLock { state -> [FrameWaiter] in
                 defer { state.framesAtLastHeartbeat = state.framesProduced }
-                guard state.framesProduced == state.framesAtLastHeartbeat else { return [] }
+                // Placeholders keep the connections alive meanwhile; the last frame again would be stale.
+                guard state.framesProduced == state.framesAtLastHeartbeat, state.placeholder == nil else { return [] }
                 let waiting = state.frameWaiters.filter(\.value.wantsHeartbeats)
                 for id in waiting.keys { state.frameWaiters[id] = nil }
                 return Array(waiting.values)

@@ -44,6 +44,13 @@ public struct FrameSubscription: AsyncSequence, Sendable {
         let lease: SubscriptionLease
         /// The sequence number of the last frame this iterator yielded (or of the last frame before it began).
         public private(set) var lastSequence: UInt64
+        /// The number of the last placeholder it yielded.
+        private var lastPlaceholder: UInt64 = 0
+
+        init(lease: SubscriptionLease, lastSequence: UInt64) {
+            self.lease = lease
+            self.lastSequence = lastSequence
+        }
 
         /// The next frame newer than ``lastSequence``, as soon as there is one; `nil` when the task is cancelled or
         /// the broadcaster shuts down.
@@ -58,11 +65,19 @@ public struct FrameSubscription: AsyncSequence, Sendable {
         }
 
         /// The next frame newer than ``lastSequence``, or ``Event/noNewFrame`` when the camera has delivered nothing
-        /// for the broadcaster's heartbeat interval; `nil` when the task is cancelled or the broadcaster shuts down.
+        /// for the broadcaster's heartbeat interval, or ``Event/placeholder(_:)`` while the camera has no picture;
+        /// `nil` when the task is cancelled or the broadcaster shuts down.
         public mutating func nextEvent() async -> Event? {
-            let event = await lease.broadcaster.nextEvent(after: lastSequence, heartbeats: true, lease: lease)
-            if case .frame(let frame) = event {
-                lastSequence = frame.sequence
+            let event = await lease.broadcaster.nextEvent(
+                after: lastSequence,
+                heartbeats: true,
+                placeholder: lastPlaceholder,
+                lease: lease
+            )
+            switch event {
+            case .frame(let frame): lastSequence = frame.sequence
+            case .placeholder(let placeholder): lastPlaceholder = placeholder.number
+            case .noNewFrame, nil: break
             }
             return event
         }
@@ -74,6 +89,9 @@ public struct FrameSubscription: AsyncSequence, Sendable {
         case frame(Frame)
         /// The camera delivered nothing new for a heartbeat interval.
         case noNewFrame
+        /// The camera has no picture (starting, retrying, no signal): a picture that says so, about once a second,
+        /// until frames return (see ``FrameBroadcaster/Configuration/placeholders``).
+        case placeholder(PlaceholderFrame)
     }
 }
 

@@ -1,5 +1,6 @@
 public import Crypto
 public import Foundation
+import FrameStream
 public import Hummingbird
 public import HummingbirdAuth
 public import Logging
@@ -103,7 +104,14 @@ public struct CameraAccess: Sendable {
         for index: MJPEGCameraIndex,
         context: Context.Type = CameraRequestContext.self
     ) -> CameraAccessMiddleware<Context> {
-        CameraAccessMiddleware(access: self, cameras: index.cameras.map(\.name))
+        CameraAccessMiddleware(
+            access: self,
+            cameras: index.cameras.map(\.name),
+            metrics: Dictionary(
+                index.cameras.map { ($0.name, $0.endpoints.broadcaster.metrics) },
+                uniquingKeysWith: { first, _ in first }
+            )
+        )
     }
 
     /// `GET /cameras/NAME/link?expires=SECONDS` (default 3600): signed links to the camera's stream and snapshot

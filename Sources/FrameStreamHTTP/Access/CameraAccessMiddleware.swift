@@ -22,6 +22,8 @@ public struct CameraAccessMiddleware<Context: AuthRequestContext<CameraViewer> &
 {
     let access: CameraAccess
     let cameras: [String]
+    /// Where refusals are counted, by camera.
+    let metrics: [String: CameraMetrics]
 
     /// Lets the request in, or answers it with the refusal in the table above.
     public func handle(
@@ -40,10 +42,13 @@ public struct CameraAccessMiddleware<Context: AuthRequestContext<CameraViewer> &
             let viewer: CameraViewer
             switch await authenticate(request, address: address, target: target) {
             case .success(let authenticated): viewer = authenticated
-            case .failure(let refusal): return refusal.response
+            case .failure(let refusal): return counted(refusal.response, camera: target.camera)
             }
             if let camera = target.camera, !viewer.mayWatch(camera) {
-                return Response.plainText(.forbidden, "user '\(viewer.name)' may not watch camera '\(camera)'")
+                return counted(
+                    Response.plainText(.forbidden, "user '\(viewer.name)' may not watch camera '\(camera)'"),
+                    camera: camera
+                )
             }
             context.identity = viewer
         }
@@ -55,10 +60,13 @@ public struct CameraAccessMiddleware<Context: AuthRequestContext<CameraViewer> &
                 "stream refused: the address has \(streams.maximum) streams open already",
                 metadata: ["address": "\(address)"]
             )
-            return Response.plainText(
-                .tooManyRequests,
-                "too many streams from this address (\(streams.maximum)): close one first",
-                headers: [.retryAfter: "5"]
+            return counted(
+                Response.plainText(
+                    .tooManyRequests,
+                    "too many streams from this address (\(streams.maximum)): close one first",
+                    headers: [.retryAfter: "5"]
+                ),
+                camera: target.camera
             )
         }
         var response = try await next(request, context)
@@ -69,6 +77,12 @@ public struct CameraAccessMiddleware<Context: AuthRequestContext<CameraViewer> &
             withExtendedLifetime(slot) {}
         }
         return response
+    }
+
+    /// A refusal, counted in the camera's metrics when the request is about one.
+    private func counted(_ refusal: Response, camera: String?) -> Response {
+        if let camera { metrics[camera]?.countRefusal(status: refusal.status.code) }
+        return refusal
     }
 
     /// Why a request was not let in, as the answer to send.

@@ -6,6 +6,8 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 
+import struct Foundation.Date
+
 /// One HTTP connection (or HTTP/2 stream) of a server that streams: it answers nothing itself, but once a route
 /// has accepted a stream it serves the stream cheaply and keeps the connection honest.
 ///
@@ -68,6 +70,8 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var isQuiescing = false
     /// The part not yet sent, on the fast path (as this connection writes it): only the newest is kept.
     private var pending: ByteBuffer?
+    /// When the pending part's frame was captured; `nil` for a part that is no new frame (a heartbeat).
+    private var pendingCaptureTime: Date?
     /// HTTP/1: the fast path's writer next to the socket; `nil` on HTTP/2, whose parts go through the pipeline.
     private var socketWriter: StreamSocketWriter?
     /// The newest frame offered, so that a frame offered twice (at registration and by the hub) is sent once.
@@ -331,14 +335,15 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             handoff.logger.debug("viewer connected", metadata: ["remote": "\(remote)", "delivery": "fast path"])
             context.write(wrapOutboundOut(.head(head)), promise: promise)
             if !isHTTP2Stream { installSocketWriter(context: context) }
+            statistics.metrics = hub.broadcaster.metrics
             let start = hub.parts.encoder.streamStart()
-            statistics.bytesSent += start.readableBytes
+            statistics.countStart(bytes: start.readableBytes)
             context.writeAndFlush(wrapOutboundOut(.body(start)), promise: nil)
             if isQuiescing {
                 endReason = "the server is shutting down"
                 endStream()  // the server is shutting down: the response ends at once
             } else if let part = first.part {
-                offer(part, sequence: first.sequence, isHeartbeat: false)
+                offer(part, sequence: first.sequence, isHeartbeat: first.isPlaceholder)
             }
         } else {
             mode = .guarding(handoff)
@@ -420,11 +425,12 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     func offer(_ part: MJPEGPart, sequence: UInt64, isHeartbeat: Bool) {
         guard case .streaming = mode, let context, isHeartbeat || sequence > lastSequence else { return }
         if !isHeartbeat {
-            if pending != nil { statistics.framesSkipped += 1 }  // the unsent one is replaced by a newer one
+            if pendingCaptureTime != nil { statistics.countSkipped() }  // the unsent one is replaced by a newer one
             statistics.countFrame(sequence: sequence)
         }
         lastSequence = max(lastSequence, sequence)
         pending = socketWriter?.bytes(of: part) ?? part.body
+        pendingCaptureTime = isHeartbeat ? nil : part.captureTime
         sendPending(context: context)
     }
 
@@ -433,8 +439,8 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         // HTTP/1: once the socket takes more; without a socket writer (HTTP/2): once the previous write completed.
         guard socketWriter?.isWritable ?? !writeInFlight else { return }
         pending = nil
-        statistics.partsSent += 1
-        statistics.bytesSent += part.readableBytes
+        statistics.countSent(bytes: part.readableBytes, frameCapturedAt: pendingCaptureTime)
+        pendingCaptureTime = nil
         if let socketWriter {
             socketWriter.write(part)
             return

@@ -15,6 +15,8 @@ final class ViewerHub: Sendable {
     struct Registration {
         var part: MJPEGPart?
         var sequence: UInt64
+        /// The part is a placeholder, no frame.
+        var isPlaceholder = false
     }
 
     private enum Lifecycle {
@@ -30,6 +32,8 @@ final class ViewerHub: Sendable {
         var subscription: FrameSubscription?
         /// The newest part, re-sent as a heartbeat while the camera sends nothing new.
         var lastPart: (part: MJPEGPart, sequence: UInt64)?
+        /// The placeholder's part while the camera has no picture, for new viewers too.
+        var placeholderPart: MJPEGPart?
         var waiter: CheckedContinuation<Void, Never>?
         var warnedNotRunning = false
     }
@@ -71,8 +75,10 @@ final class ViewerHub: Sendable {
         }
         feed.viewers.value.add(viewer)
         waiter?.resume()
-        // Never a picture from before a failure, or older than a snapshot may be.
-        guard let frame = broadcaster.newestFrame(maxAge: firstFrameMaxAge) else { return Registration(sequence: 0) }
+        // Never a picture from before a failure, or older than a snapshot may be; the placeholder instead, if any.
+        guard let frame = broadcaster.newestFrame(maxAge: firstFrameMaxAge) else {
+            return Registration(part: state.withLock { $0.placeholderPart }, sequence: 0, isPlaceholder: true)
+        }
         return Registration(part: parts.part(for: frame), sequence: frame.sequence)
     }
 
@@ -110,6 +116,7 @@ final class ViewerHub: Sendable {
                 state.withLock { state in
                     state.subscription = nil
                     state.lastPart = nil
+                    state.placeholderPart = nil
                 }
                 // The camera service has stopped for good: subscribing again would end at once, again and again.
                 if broadcaster.isShutDown { break }
@@ -152,10 +159,21 @@ final class ViewerHub: Sendable {
             switch event {
             case .frame(let frame):
                 delivery = .init(part: parts.part(for: frame), sequence: frame.sequence, isHeartbeat: false)
-                state.withLock { $0.lastPart = (delivery.part, delivery.sequence) }
+                state.withLock { state in
+                    state.lastPart = (delivery.part, delivery.sequence)
+                    state.placeholderPart = nil
+                }
             case .noNewFrame:
                 guard let last = state.withLock({ $0.lastPart }) else { continue }
                 delivery = .init(part: last.part, sequence: last.sequence, isHeartbeat: true)
+            case .placeholder(let placeholder):
+                // Sent like a heartbeat: it replaces no frame, and the next frame is sent after it.
+                let part = parts.encoder.framedPart(for: placeholder)
+                let sequence = state.withLock { state in
+                    state.placeholderPart = part
+                    return state.lastPart?.sequence ?? 0
+                }
+                delivery = .init(part: part, sequence: sequence, isHeartbeat: true)
             }
             for feed in state.withLock({ Array($0.feeds.values) }) {
                 feed.deliver(delivery)

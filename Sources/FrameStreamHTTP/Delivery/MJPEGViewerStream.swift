@@ -1,6 +1,8 @@
 public import FrameStream
 public import NIOCore
 
+import struct Foundation.Date
+
 /// Delivers one viewer's Motion-JPEG stream: the per-viewer loop, free of any HTTP framework.
 ///
 /// It writes one part at a time and asks for the next frame only when the write has returned, so a viewer whose
@@ -52,7 +54,7 @@ public struct MJPEGViewerStream: Sendable {
         write: (ByteBuffer) async throws -> Void
     ) async throws {
         let start = parts.encoder.streamStart()
-        statistics.bytesSent += start.readableBytes
+        statistics.countStart(bytes: start.readableBytes)
         try await write(start)
         var events = subscription.makeAsyncIterator()
         var lastPart: ByteBuffer?
@@ -64,18 +66,21 @@ public struct MJPEGViewerStream: Sendable {
             }
             guard let event = await events.nextEvent() else { return }
             let part: ByteBuffer
+            var captureTime: Date?
             switch event {
             case .frame(let frame):
                 statistics.countFrame(sequence: frame.sequence)
                 part = parts.part(for: frame).body
+                captureTime = frame.captureTime
                 lastPart = part
             case .noNewFrame:
                 guard let lastPart else { continue }
                 part = lastPart
+            case .placeholder(let placeholder):
+                part = parts.encoder.framedPart(for: placeholder).body
             }
             try await write(part)
-            statistics.partsSent += 1
-            statistics.bytesSent += part.readableBytes
+            statistics.countSent(bytes: part.readableBytes, frameCapturedAt: captureTime)
             if let interval {
                 // Keep to the schedule; after a long gap (camera down) start a new one instead of bursting.
                 let sentAt = clock.now()

@@ -68,7 +68,7 @@ public struct MJPEGCameraIndex: Sendable {
                 return camera.endpoints.streamResponse(for: request, viewer: Self.viewer(in: context))
             case .snapshot(let index):
                 guard let camera = camera(index) else { break }
-                return await camera.endpoints.snapshotResponse()
+                return await camera.endpoints.snapshotResponse(for: request)
             case .invalid:
                 break
             }

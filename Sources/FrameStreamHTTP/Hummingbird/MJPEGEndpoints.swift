@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 public import FrameStream
 import HTTPTypes
@@ -108,7 +109,7 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
         self.archive = archive?.isEmpty == true ? nil : archive
         self.sessions = PlaybackSessions(maximum: max(16, configuration.maxClients))
         self.configuration = configuration
-        self.viewers = ViewerLimit(maximum: configuration.maxClients)
+        self.viewers = ViewerLimit(maximum: configuration.maxClients, gauge: broadcaster.metrics.streamViewers)
         let parts = MJPEGPartCache()
         self.stream = MJPEGViewerStream(parts: parts, clock: clock)
         var logger = logger
@@ -179,7 +180,7 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
                 switch MJPEGAction(query: action) {
                 case nil: return page(for: request)
                 case .stream(nil), .stream(0): return streamResponse(for: request, viewer: Self.viewer(in: context))
-                case .snapshot(nil), .snapshot(0): return await snapshotResponse()
+                case .snapshot(nil), .snapshot(0): return await snapshotResponse(for: request)
                 case .stream(.some), .snapshot(.some), .invalid:
                     return Self.badRequest(MJPEGAction.unknown(action ?? "", cameras: 1))
                 }
@@ -191,8 +192,8 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
         routes.getAndHead("video_feed") { request, context in
             streamResponse(for: request, viewer: Self.viewer(in: context))
         }
-        routes.getAndHead("snapshot.jpg") { _ in await snapshotResponse() }
-        routes.getAndHead("snapshot") { _ in await snapshotResponse() }
+        routes.getAndHead("snapshot.jpg") { request, _ in await snapshotResponse(for: request) }
+        routes.getAndHead("snapshot") { request, _ in await snapshotResponse(for: request) }
         if includesStatus {
             routes.getAndHead("status") { _ in statusResponse() }
         }
@@ -247,6 +248,7 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
         }
         guard let slot = viewers.admit() else {
             logger.notice("viewer refused: \(viewers.maximum) viewers already")
+            broadcaster.metrics.countRefusal(status: 503)
             return .answered(
                 Self.unavailable("too many viewers (\(viewers.maximum)): try again later", retryAfter: 5)
             )
@@ -270,6 +272,7 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
             return Self.badRequest(error.description)
         }
         guard !broadcaster.isShutDown else {
+            broadcaster.metrics.countRefusal(status: 503)
             return Self.unavailable("the camera service has shut down", retryAfter: nil)
         }
         var headers = Self.noCacheHeaders
@@ -329,7 +332,7 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
     ) async throws {
         let subscription = broadcaster.subscribe()
         logger.debug("viewer connected", metadata: ["delivery": "response body"])
-        var statistics = ViewerStatistics()
+        var statistics = ViewerStatistics(metrics: broadcaster.metrics)
         var reason = "left"
         defer { statistics.logEnd(logger, delivery: "response body", remote: nil, reason: reason) }
         do {
@@ -346,8 +349,17 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
         }
     }
 
-    /// One current JPEG, or `503` with the reason when the camera sends none in time.
-    public func snapshotResponse() async -> Response {
+    /// ``snapshotResponse(placeholder:)`` for a request: `?placeholder=0` asks for the plain `503`.
+    public func snapshotResponse(for request: Request) async -> Response {
+        await snapshotResponse(placeholder: request.uri.queryParameters.get("placeholder") != "0")
+    }
+
+    /// One current JPEG, or `503` when the camera sends none in time: with `Retry-After` and, while the camera has
+    /// no picture and `placeholder` is true, the placeholder JPEG (with `X-Placeholder: REASON`) as its body;
+    /// otherwise the reason as text.
+    public func snapshotResponse(placeholder: Bool = true) async -> Response {
+        broadcaster.metrics.snapshotViewers.increment()
+        defer { broadcaster.metrics.snapshotViewers.decrement() }
         do {
             let frame = try await broadcaster.snapshot(
                 maxAge: configuration.snapshotMaxAge,
@@ -363,6 +375,17 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: frame.jpeg))
             )
         } catch {
+            if placeholder, let current = broadcaster.currentPlaceholder {
+                var headers = Self.noCacheHeaders
+                headers[.contentType] = "image/jpeg"
+                headers[.retryAfter] = "1"
+                headers[Self.placeholder] = current.reason.rawValue
+                return Response(
+                    status: .serviceUnavailable,
+                    headers: headers,
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: current.jpeg))
+                )
+            }
             return Self.unavailable("\(error)", retryAfter: 1)
         }
     }
@@ -429,6 +452,7 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
 
     static let timestamp = HTTPField.Name("X-Timestamp")!
     static let frameSequence = HTTPField.Name("X-Frame-Sequence")!
+    static let placeholder = HTTPField.Name(MJPEGPartEncoder.placeholderField)!
     static let noCacheHeaders: HTTPFields = [
         .cacheControl: "no-cache, no-store, must-revalidate",
         HTTPField.Name("Pragma")!: "no-cache",

@@ -64,12 +64,44 @@ public struct MJPEGPartEncoder: Sendable {
     /// chunk's size line before it, CRLF after it), so that a connection writes either with a single write.
     package func framedPart(for frame: Frame, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> MJPEGPart {
         let (headers, trailer) = framing(of: frame)
-        let length = headers.utf8.count + frame.jpeg.count + trailer.utf8.count
+        var part = framedPart(headers: headers, jpeg: frame.jpeg, trailer: trailer, allocator: allocator)
+        part.captureTime = frame.captureTime
+        return part
+    }
+
+    /// A placeholder's part (``framedPart(for:allocator:)``), with `X-Placeholder: REASON` and no sequence number.
+    package func framedPart(
+        for placeholder: PlaceholderFrame,
+        allocator: ByteBufferAllocator = ByteBufferAllocator()
+    ) -> MJPEGPart {
+        let headers =
+            "Content-Type: image/jpeg\r\n"
+            + "Content-Length: \(placeholder.jpeg.count)\r\n"
+            + "X-Timestamp: \(Self.unixSeconds(placeholder.time))\r\n"
+            + "\(Self.placeholderField): \(placeholder.reason.rawValue)\r\n\r\n"
+        return framedPart(
+            headers: headers,
+            jpeg: placeholder.jpeg,
+            trailer: "\r\n--\(boundary)\r\n",
+            allocator: allocator
+        )
+    }
+
+    /// The header of a placeholder's part (and of a snapshot that is one), whose value is the reason.
+    package static let placeholderField = "X-Placeholder"
+
+    private func framedPart(
+        headers: String,
+        jpeg: [UInt8],
+        trailer: String,
+        allocator: ByteBufferAllocator
+    ) -> MJPEGPart {
+        let length = headers.utf8.count + jpeg.count + trailer.utf8.count
         let sizeLine = String(length, radix: 16) + "\r\n"
         var buffer = allocator.buffer(capacity: sizeLine.utf8.count + length + 2)
         buffer.writeString(sizeLine)
         buffer.writeString(headers)
-        buffer.writeBytes(frame.jpeg)
+        buffer.writeBytes(jpeg)
         buffer.writeString(trailer)
         buffer.writeStaticString("\r\n")
         // The same storage with narrower indices: the bare part costs no copy.

@@ -50,6 +50,8 @@ public final class RecordingStore: Sendable {
         var limits: [String: RetentionLimits] = [:]
         /// Each recorded camera's gap: frames further apart are in different spans.
         var gaps: [String: Duration] = [:]
+        /// Each recorded camera's metrics, where retention counts what it deletes.
+        var metrics: [String: CameraMetrics] = [:]
         var nextSequence = 0
     }
 
@@ -242,11 +244,17 @@ public final class RecordingStore: Sendable {
     // MARK: Writing (for recorders)
 
     /// Sets a camera's retention limits and the gap at which its recorder begins a new span.
-    func setLimits(_ limits: RetentionLimits, gap: Duration, camera: String) {
+    func setLimits(_ limits: RetentionLimits, gap: Duration, camera: String, metrics: CameraMetrics? = nil) {
         state.withLock { state in
             state.limits[camera] = limits
             state.gaps[camera] = gap
+            state.metrics[camera] = metrics
         }
+    }
+
+    /// The file system's free space where the recordings are, if it can be read.
+    func currentFreeSpace() -> FreeSpace? {
+        freeSpace(folder)
     }
 
     /// Starts a new segment for a camera whose first frame was captured at `startMicros`.
@@ -464,9 +472,11 @@ public final class RecordingStore: Sendable {
 
     /// Deletes a segment: marked `deleting` in the catalog, its files removed, then its row.
     private func delete(_ entry: Entry) {
-        state.withLock { state in
+        let metrics = state.withLock { state in
             state.segments[entry.row.camera]?.removeAll { $0.row.id == entry.row.id && $0.row.path == entry.row.path }
+            return state.metrics[entry.row.camera]
         }
+        metrics?.countDeletedSegments(1)
         var row = entry.row
         row.state = .deleting
         try? catalog.update(row)

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CoreMetrics
 import FrameStream
 import FrameStreamHTTP
 import FrameStreamTesting
@@ -59,6 +60,8 @@ struct LiveServer {
         cameras cameraCount: Int = 1,
         idleTimeout: Duration? = .seconds(10),
         heartbeatInterval: Duration? = nil,
+        placeholders: FrameBroadcaster.Placeholders = .off,
+        metrics: (any MetricsFactory)? = nil,
         endpoints configuration: MJPEGEndpoints.Configuration = .init(),
         stalledClientTimeout: Duration? = nil,
         connectionHandlers: Bool = true,
@@ -79,6 +82,8 @@ struct LiveServer {
             cameras: cameraCount,
             idleTimeout: idleTimeout,
             heartbeatInterval: heartbeatInterval,
+            placeholders: placeholders,
+            metrics: metrics,
             endpoints: configuration,
             stalledClientTimeout: stalledClientTimeout,
             connectionHandlers: connectionHandlers,
@@ -104,6 +109,8 @@ struct LiveServer {
         cameras cameraCount: Int = 1,
         idleTimeout: Duration? = .seconds(10),
         heartbeatInterval: Duration? = nil,
+        placeholders: FrameBroadcaster.Placeholders = .off,
+        metrics: (any MetricsFactory)? = nil,
         endpoints configuration: MJPEGEndpoints.Configuration = .init(),
         stalledClientTimeout: Duration? = nil,
         connectionHandlers: Bool = true,
@@ -126,9 +133,14 @@ struct LiveServer {
             FrameBroadcaster(
                 source: camera,
                 driverName: index == 0 ? "manual" : "manual-\(index)",
-                configuration: .init(idleTimeout: idleTimeout, heartbeatInterval: heartbeatInterval),
+                configuration: .init(
+                    idleTimeout: idleTimeout,
+                    heartbeatInterval: heartbeatInterval,
+                    placeholders: placeholders
+                ),
                 clock: clock,
-                logger: quietLogger
+                logger: quietLogger,
+                metricsFactory: metrics ?? MetricsSystem.factory
             )
         }
         // With `timeshift`, each camera keeps its last seconds, and its endpoints serve playback.

@@ -17,12 +17,19 @@ func withRunningBroadcaster<Result: Sendable>(
     idleTimeout: Duration? = .seconds(10),
     backoff: RestartBackoff = RestartBackoff(initial: .seconds(1), maximum: .seconds(4)),
     heartbeatInterval: Duration? = nil,
+    // Off unless a test is about them: their timer is one more sleeper on the manual clock.
+    placeholders: FrameBroadcaster.Placeholders = .off,
     _ body: (FrameBroadcaster) async throws -> Result
 ) async throws -> Result {
     let broadcaster = FrameBroadcaster(
         source: camera,
         driverName: "manual",
-        configuration: .init(idleTimeout: idleTimeout, restartBackoff: backoff, heartbeatInterval: heartbeatInterval),
+        configuration: .init(
+            idleTimeout: idleTimeout,
+            restartBackoff: backoff,
+            heartbeatInterval: heartbeatInterval,
+            placeholders: placeholders
+        ),
         clock: clock,
         logger: quietLogger
     )
