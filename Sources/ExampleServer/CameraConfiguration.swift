@@ -32,6 +32,8 @@ struct CameraConfiguration: Equatable, Sendable {
     /// What viewers see while the camera has no picture: `on` (a generated picture that says why), `off`, or a
     /// JPEG file to show instead.
     var placeholder = "on"
+    /// Control values set each time the camera starts, by name (`exposure_auto: 1`), for v4l2 cameras.
+    var controls: [String: Int] = [:]
 
     /// A value that cannot be used: the key (`maxFps`) and what it must be.
     struct Problem: Error, Equatable {
@@ -42,7 +44,7 @@ struct CameraConfiguration: Equatable, Sendable {
     /// The keys of a camera in a configuration file, in the order the README lists them.
     static let keys = [
         "driver", "device", "size", "fps", "quality", "framesDir", "command", "url", "idleTimeout", "maxClients",
-        "maxFps", "heartbeat", "stallTimeout", "users", "record", "timeshift", "placeholder",
+        "maxFps", "heartbeat", "stallTimeout", "users", "record", "timeshift", "placeholder", "controls",
     ]
 
     /// The first value that cannot be used, if any.
@@ -71,6 +73,12 @@ struct CameraConfiguration: Equatable, Sendable {
         if !(stallTimeout >= 0.01 && stallTimeout <= 86_400) {
             return Problem(key: "stallTimeout", expected: "from 0.01 seconds to a day (86400)")
         }
+        if let name = controls.keys.sorted().first(where: { !ControlSettings.isValidName($0) }) {
+            return Problem(
+                key: "controls",
+                expected: "control names of lowercase letters, digits and _, such as exposure_auto, not '\(name)'"
+            )
+        }
         return record?.problem()
     }
 
@@ -84,6 +92,7 @@ struct CameraConfiguration: Equatable, Sendable {
             framesDirectory: framesDir,
             command: command,
             url: url,
+            controls: controls,
             logger: logger
         )
     }

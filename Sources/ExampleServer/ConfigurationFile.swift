@@ -214,6 +214,7 @@ enum ConfigurationFile {
                         throw fail(key, "must be on, off, or a JPEG file to show instead of the generated picture")
                     }
                     camera.placeholder = text
+                case "controls": camera.controls = try controls(value, key)
                 case "timeshift":
                     let text = try string(value, key)
                     guard let setting = TimeshiftSetting(text) else {
@@ -227,6 +228,31 @@ enum ConfigurationFile {
                 throw fail("driver", "is missing: every camera needs one, such as driver: v4l2")
             }
             return camera
+        }
+
+        /// `controls: { exposure_auto: 1, focus_absolute: 30, white_balance_automatic: false }`.
+        func controls(_ node: Node, _ key: String) throws(ConfigurationFileError) -> [String: Int] {
+            var controls: [String: Int] = [:]
+            for (name, valueNode) in try mapping(node, "controls", known: []) {
+                guard ControlSettings.isValidName(name) else {
+                    throw fail(
+                        key,
+                        "'\(name)' is not a control name: use lowercase letters, digits and _, as v4l2-ctl "
+                            + "--list-ctrls shows them (such as exposure_auto)"
+                    )
+                }
+                if valueNode.scalar != nil, let number = valueNode.int {
+                    controls[name] = number
+                } else if valueNode.scalar != nil, let flag = valueNode.bool {
+                    controls[name] = flag ? 1 : 0
+                } else {
+                    throw fail(
+                        key,
+                        "\(name) must be a whole number or true/false, not '\(valueNode.scalar?.string ?? "a list or mapping")'"
+                    )
+                }
+            }
+            return controls
         }
 
         /// `record: { path: …, segment: 60s, durability: 1s, keep: { days: 7, bytes: 20GB }, minFree: 5% }`, or

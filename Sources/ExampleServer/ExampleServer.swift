@@ -34,7 +34,7 @@ struct ExampleServer: AsyncParsableCommand {
 
             Endpoints: / (page), /video_feed and /stream (MJPEG, ?fps=N caps the rate), /snapshot.jpg, /status \
             (JSON), mjpg-streamer's /?action=stream and /?action=snapshot, and for each camera \
-            /cameras/NAME/ with its own stream, video_feed, snapshot.jpg and status.
+            /cameras/NAME/ with its own stream, video_feed, snapshot.jpg, status and controls (V4L2 cameras).
 
             With --config FILE the cameras come from a YAML file (see the README); flags given on the command line \
             override the file's values, for every camera.
@@ -180,6 +180,12 @@ struct ExampleServer: AsyncParsableCommand {
     )
     var check = false
 
+    @Option(
+        name: .customLong("control"),
+        help: "A camera control to set at every start, as NAME=VALUE (repeatable), such as --control brightness=10."
+    )
+    var controls: [String] = []
+
     @Flag(help: "List the V4L2 capture devices (or only --device) with their formats, sizes and rates, and exit.")
     var listDevices = false
 
@@ -194,6 +200,9 @@ struct ExampleServer: AsyncParsableCommand {
         apply(to: &server)
         for user in users where ServerAccess.userEntry(user) == nil {
             throw ValidationError("--user must be NAME:HASH, with a hash from `ExampleServer hash-password`")
+        }
+        if let control = controls.first(where: { ControlSettings.parse($0) == nil }) {
+            throw ValidationError("--control must be \(ControlSettings.expected); not '\(control)'")
         }
         if let timeshift, TimeshiftSetting(timeshift) == nil {
             throw ValidationError("--timeshift must be a time such as 30s, a size such as 100MB, or off")
@@ -293,6 +302,9 @@ struct ExampleServer: AsyncParsableCommand {
         }
         if let timeshift, let setting = TimeshiftSetting(timeshift) { camera.timeshift = setting }
         if let placeholder { camera.placeholder = placeholder }
+        for control in controls {
+            if let (name, value) = ControlSettings.parse(control) { camera.controls[name] = value }
+        }
     }
 
     /// `--max-fps` for the key `maxFps`.
@@ -300,6 +312,7 @@ struct ExampleServer: AsyncParsableCommand {
         switch key {
         case "users": return "--user"
         case "tls": return "--tls-cert"
+        case "controls": return "--control"
         default: break
         }
         return "--"
@@ -397,7 +410,9 @@ struct ExampleServer: AsyncParsableCommand {
         var services: [any Service] = []
         var cameras: [MJPEGCameraIndex.Camera] = []
         var stores: [String: RecordingStore] = [:]
-        for (camera, source, cameraLogger) in try Self.makeSources(for: server, file: config, logger: logger) {
+        let sources = try Self.makeSources(for: server, file: config, logger: logger)
+        try await ControlSettings.check(sources, file: config)
+        for (camera, source, cameraLogger) in sources {
             let broadcaster = FrameBroadcaster(
                 source: source,
                 driverName: camera.driver,

@@ -23,6 +23,9 @@ struct CameraRequestTargetTests {
             ("/cameras/back//snapshot.jpg", nil, Target(camera: "back", kind: .snapshot)),
             ("/cameras/back/link", nil, Target(camera: "back", kind: .other)),
             ("/cameras/back/status", nil, Target(camera: "back", kind: .other)),
+            ("/cameras/back/controls", nil, Target(camera: "back", kind: .other)),
+            // The first camera's controls at the root are its own: a user who may not watch it may not touch them.
+            ("/controls", nil, Target(camera: "front", kind: .other)),
             ("/cameras/nope/stream", nil, Target(camera: nil, kind: .stream)),
             ("/other/stream", nil, Target(camera: nil, kind: .other)),
         ] as [(String, String?, Target)]

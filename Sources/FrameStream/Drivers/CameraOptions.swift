@@ -23,6 +23,9 @@ public struct CameraOptions: Sendable {
     /// `http`); 16 MiB (``JPEGStreamSplitter/defaultMaximumFrameBytes``) when not given. Larger images are
     /// dropped, and the camera fails with an error that gives their size.
     public var maximumFrameBytes: Int?
+    /// Control values (brightness, exposure, focus, …) to set each time the camera starts, by name, for drivers
+    /// with controls (``CameraControls``, such as `v4l2`); see ``CameraControl`` for the names.
+    public var controls: [String: Int]
     /// Options of drivers defined outside this library, by name.
     public var extra: [String: String]
     /// Where drivers log what their camera says (a child process's standard error, for example); nothing by
@@ -39,6 +42,7 @@ public struct CameraOptions: Sendable {
         command: String? = nil,
         url: String? = nil,
         maximumFrameBytes: Int? = nil,
+        controls: [String: Int] = [:],
         extra: [String: String] = [:],
         logger: Logger = Logger(label: "FrameStream", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
@@ -50,6 +54,7 @@ public struct CameraOptions: Sendable {
         self.command = command
         self.url = url
         self.maximumFrameBytes = maximumFrameBytes
+        self.controls = controls
         self.extra = extra
         self.logger = logger
     }
@@ -58,11 +63,13 @@ public struct CameraOptions: Sendable {
 extension CameraOptions: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The options given, with passwords in `url` and `command` shown as `***`.
     public var description: String {
+        let shownControls = controls.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         let fields: [(String, String?)] = [
             ("device", device), ("size", size?.description), ("framesPerSecond", framesPerSecond.map { "\($0)" }),
             ("quality", quality.map(String.init)), ("framesDirectory", framesDirectory),
             ("command", command.map(CredentialRedaction.redacting)), ("url", url.map(CredentialRedaction.redacting)),
             ("maximumFrameBytes", maximumFrameBytes.map(String.init)),
+            ("controls", shownControls.isEmpty ? nil : shownControls.joined(separator: " ")),
         ]
         let given = fields.compactMap { name, value in value.map { "\(name): \($0)" } }
         return "CameraOptions(" + given.joined(separator: ", ") + ")"

@@ -51,7 +51,7 @@ public struct FrameSourceRegistry: Sendable {
             aliases: ["opencv", "usb", "webcam"],
             summary: "a USB webcam or other V4L2 device (--device, default /dev/video0)"
         ) { options in
-            try V4L2Camera(configuration: V4L2Camera.Configuration(options: options))
+            try V4L2Camera(configuration: V4L2Camera.Configuration(options: options), logger: options.logger)
         }
         #endif
         registry.register(

@@ -44,9 +44,10 @@ struct CameraRequestTarget: Hashable {
         self.kind = kind
     }
 
-    /// The first path components of a camera's archive routes (``MJPEGEndpoints`` with a `CameraArchive`).
+    /// The first path components of a camera's archive routes (``MJPEGEndpoints`` with a `CameraArchive`), and of
+    /// its controls.
     static let archiveRoutes: Set<String> = [
-        "player", "playback", "recordings", "frame.jpg", "export.mkv", "export.mjpeg", "export.zip",
+        "player", "playback", "recordings", "frame.jpg", "export.mkv", "export.mjpeg", "export.zip", "controls",
     ]
 
     private static func camera(_ index: Int?, of cameras: [String]) -> String? {

@@ -16,6 +16,7 @@ public import ServiceLifecycle
 /// | `GET stream`, `GET video_feed` | the Motion-JPEG stream; `?fps=N` caps its rate |
 /// | `GET snapshot.jpg`, `GET snapshot` | one current JPEG |
 /// | `GET status` | the camera's and the server's state, as JSON |
+/// | `GET controls`, `POST controls` | the camera's controls (brightness, exposure, …) as JSON; setting them needs a signed-in user |
 ///
 /// ```swift
 /// let front = MJPEGEndpoints(broadcaster: frontCamera, logger: logger)
@@ -196,6 +197,7 @@ public struct MJPEGEndpoints: Service, Sendable, CustomStringConvertible {
         if includesStatus {
             routes.getAndHead("status") { _ in statusResponse() }
         }
+        addControlRoutes(to: routes)
         if archive != nil {
             addPlaybackRoutes(to: routes)
         }

@@ -136,6 +136,46 @@ static const uint32_t k_sizes[][2] = { { 640, 480 }, { 1280, 720 }, { 320, 240 }
 static const uint32_t k_intervals[][2] = { { 1, 30 }, { 1, 15 } };
 #define N_INTERVALS (sizeof(k_intervals) / sizeof(k_intervals[0]))
 
+/* Controls, in id order, as a UVC webcam on an older kernel names them. menu[i] names item min + i; NULL marks an
+ * item the driver skips (QUERYMENU fails with EINVAL for it, as with uvcvideo's menu_skip_mask). */
+struct ctrl_def {
+    uint32_t id;
+    uint32_t type;
+    const char *name;     /* as QUERYCTRL reports it */
+    const char *var;      /* as v4l2-ctl shows it, for the event log */
+    int32_t min, max, step, def;
+    uint32_t flags;
+    const char *const *menu;
+    const long long *int_menu; /* the numbers of an integer menu's items, from min */
+};
+static const char *const k_power_line_menu[] = { "Disabled", "50 Hz", "60 Hz" };
+static const char *const k_exposure_auto_menu[] = { NULL, "Manual Mode", NULL, "Aperture Priority Mode" };
+/* Exposure bias in 1/1000 EV, as an integer menu. */
+static const long long k_exposure_bias_menu[] = { -2000, -1000, 0, 1000, 2000 };
+static const struct ctrl_def k_ctrls[] = {
+    { V4L2_CID_USER_CLASS, V4L2_CTRL_TYPE_CTRL_CLASS, "User Controls", "user_controls", 0, 0, 0, 0,
+      V4L2_CTRL_FLAG_READ_ONLY | V4L2_CTRL_FLAG_WRITE_ONLY, NULL, NULL },
+    { V4L2_CID_BRIGHTNESS, V4L2_CTRL_TYPE_INTEGER, "Brightness", "brightness", -64, 64, 1, 0, 0, NULL, NULL },
+    { V4L2_CID_CONTRAST, V4L2_CTRL_TYPE_INTEGER, "Contrast", "contrast", 0, 64, 1, 32, 0, NULL, NULL },
+    { V4L2_CID_HUE, V4L2_CTRL_TYPE_INTEGER, "Hue", "hue", -40, 40, 1, 0, V4L2_CTRL_FLAG_DISABLED, NULL, NULL },
+    { V4L2_CID_AUTO_WHITE_BALANCE, V4L2_CTRL_TYPE_BOOLEAN, "White Balance, Automatic", "white_balance_automatic",
+      0, 1, 1, 1, 0, NULL, NULL },
+    { V4L2_CID_POWER_LINE_FREQUENCY, V4L2_CTRL_TYPE_MENU, "Power Line Frequency", "power_line_frequency", 0, 2, 1,
+      1, 0, k_power_line_menu, NULL },
+    { V4L2_CID_CAMERA_CLASS, V4L2_CTRL_TYPE_CTRL_CLASS, "Camera Controls", "camera_controls", 0, 0, 0, 0,
+      V4L2_CTRL_FLAG_READ_ONLY | V4L2_CTRL_FLAG_WRITE_ONLY, NULL, NULL },
+    { V4L2_CID_EXPOSURE_AUTO, V4L2_CTRL_TYPE_MENU, "Exposure, Auto", "exposure_auto", 0, 3, 1, 3, 0,
+      k_exposure_auto_menu, NULL },
+    { V4L2_CID_EXPOSURE_ABSOLUTE, V4L2_CTRL_TYPE_INTEGER, "Exposure (Absolute)", "exposure_absolute", 3, 2047, 1,
+      250, 0, NULL, NULL },
+    { V4L2_CID_PAN_RESET, V4L2_CTRL_TYPE_BUTTON, "Pan, Reset", "pan_reset", 0, 0, 0, 0, V4L2_CTRL_FLAG_WRITE_ONLY,
+      NULL, NULL },
+    { V4L2_CID_FOCUS_ABSOLUTE, V4L2_CTRL_TYPE_INTEGER, "Focus (absolute)", "focus_absolute", 0, 250, 5, 0, 0, NULL, NULL },
+    { V4L2_CID_AUTO_EXPOSURE_BIAS, V4L2_CTRL_TYPE_INTEGER_MENU, "Auto Exposure, Bias", "auto_exposure_bias", 0, 4, 1,
+      2, 0, NULL, k_exposure_bias_menu },
+};
+#define N_CTRLS (sizeof(k_ctrls) / sizeof(k_ctrls[0]))
+
 struct config {
     uint32_t formats[MAX_FORMATS];
     unsigned nformats;
@@ -198,6 +238,7 @@ struct instance {
     uint32_t frame_len;
     struct timespec next_tick;
     struct timespec next_check;
+    int32_t ctrl_values[N_CTRLS]; /* current control values, reset with the device */
 };
 
 struct open_file {
@@ -884,6 +925,8 @@ static struct instance *new_instance(struct config *cfg)
     in->height = k_sizes[0][1];
     in->tpf_num = k_intervals[0][0];
     in->tpf_den = k_intervals[0][1];
+    for (unsigned i = 0; i < N_CTRLS; i++)
+        in->ctrl_values[i] = k_ctrls[i].def;
     in->next_check = now_mono();
 
     sigset_t all, old;
@@ -1311,6 +1354,130 @@ static int do_streamoff(struct open_file *of, const int *type)
     return 0;
 }
 
+/* Controls: what uvcvideo does. Integers are clamped to the range and rounded to the step, booleans to 0 or 1; a
+ * menu index outside the range fails with ERANGE and a skipped item with EINVAL; read-only controls and class
+ * headings fail with EACCES, as does exposure_absolute while exposure_auto is not Manual Mode (1). */
+static int ctrl_index(uint32_t id)
+{
+    for (unsigned i = 0; i < N_CTRLS; i++)
+        if (k_ctrls[i].id == id)
+            return (int)i;
+    return -1;
+}
+
+static int ctrl_inactive(const struct instance *in, unsigned i)
+{
+    int exposure_auto = ctrl_index(V4L2_CID_EXPOSURE_AUTO);
+    return k_ctrls[i].id == V4L2_CID_EXPOSURE_ABSOLUTE && in->ctrl_values[exposure_auto] != V4L2_EXPOSURE_MANUAL;
+}
+
+static int do_queryctrl(struct instance *in, struct v4l2_queryctrl *q)
+{
+    uint32_t id = q->id & ~(V4L2_CTRL_FLAG_NEXT_CTRL | V4L2_CTRL_FLAG_NEXT_COMPOUND);
+    int found = -1;
+    if (q->id & V4L2_CTRL_FLAG_NEXT_CTRL) {
+        for (unsigned i = 0; i < N_CTRLS && found < 0; i++)
+            if (k_ctrls[i].id > id)
+                found = (int)i;
+    } else {
+        found = ctrl_index(id);
+    }
+    if (found < 0)
+        return -EINVAL;
+    const struct ctrl_def *c = &k_ctrls[found];
+    memset(q, 0, sizeof(*q));
+    q->id = c->id;
+    q->type = c->type;
+    snprintf((char *)q->name, sizeof(q->name), "%s", c->name);
+    q->minimum = c->min;
+    q->maximum = c->max;
+    q->step = c->step;
+    q->default_value = c->def;
+    q->flags = c->flags | (ctrl_inactive(in, (unsigned)found) ? V4L2_CTRL_FLAG_INACTIVE : 0);
+    return 0;
+}
+
+static int do_querymenu(struct v4l2_querymenu *m)
+{
+    int i = ctrl_index(m->id);
+    if (i < 0 || (k_ctrls[i].type != V4L2_CTRL_TYPE_MENU && k_ctrls[i].type != V4L2_CTRL_TYPE_INTEGER_MENU))
+        return -EINVAL;
+    const struct ctrl_def *c = &k_ctrls[i];
+    if (c->type == V4L2_CTRL_TYPE_INTEGER_MENU) {
+        if ((int32_t)m->index < c->min || (int32_t)m->index > c->max)
+            return -EINVAL;
+        m->value = c->int_menu[m->index - (uint32_t)c->min];
+        m->reserved = 0;
+        return 0;
+    }
+    if ((int32_t)m->index < c->min || (int32_t)m->index > c->max || !c->menu[m->index - (uint32_t)c->min])
+        return -EINVAL;
+    memset(m->name, 0, sizeof(m->name));
+    snprintf((char *)m->name, sizeof(m->name), "%s", c->menu[m->index - (uint32_t)c->min]);
+    m->reserved = 0;
+    return 0;
+}
+
+static int do_g_ctrl(struct instance *in, struct v4l2_control *ctl)
+{
+    int i = ctrl_index(ctl->id);
+    if (i < 0)
+        return -EINVAL;
+    if (k_ctrls[i].type == V4L2_CTRL_TYPE_CTRL_CLASS || (k_ctrls[i].flags & V4L2_CTRL_FLAG_WRITE_ONLY))
+        return -EACCES;
+    ctl->value = in->ctrl_values[i];
+    return 0;
+}
+
+static int do_s_ctrl(struct instance *in, struct v4l2_control *ctl)
+{
+    int i = ctrl_index(ctl->id);
+    if (i < 0)
+        return -EINVAL;
+    const struct ctrl_def *c = &k_ctrls[i];
+    if (c->type == V4L2_CTRL_TYPE_CTRL_CLASS || (c->flags & V4L2_CTRL_FLAG_READ_ONLY))
+        return -EACCES;
+    if (c->flags & V4L2_CTRL_FLAG_DISABLED)
+        return -EINVAL;
+    if (ctrl_inactive(in, (unsigned)i))
+        return -EACCES;
+    int32_t value = ctl->value;
+    switch (c->type) {
+    case V4L2_CTRL_TYPE_INTEGER: {
+        long long v = value;
+        if (v < c->min)
+            v = c->min;
+        if (v > c->max)
+            v = c->max;
+        v = c->min + ((v - c->min) + c->step / 2) / c->step * c->step;
+        if (v > c->max)
+            v -= c->step;
+        value = (int32_t)v;
+        break;
+    }
+    case V4L2_CTRL_TYPE_BOOLEAN:
+        value = value ? 1 : 0;
+        break;
+    case V4L2_CTRL_TYPE_MENU:
+    case V4L2_CTRL_TYPE_INTEGER_MENU:
+        if (value < c->min || value > c->max)
+            return -ERANGE;
+        if (c->menu && !c->menu[value - c->min])
+            return -EINVAL;
+        break;
+    case V4L2_CTRL_TYPE_BUTTON:
+        /* An action: nothing is stored. */
+        event_log("s_ctrl %s %d", c->var, value);
+        return 0;
+    default:
+        return -EINVAL;
+    }
+    in->ctrl_values[i] = value;
+    ctl->value = value;
+    event_log("s_ctrl %s %d", c->var, value);
+    return 0;
+}
+
 static int do_enuminput(struct instance *in, struct v4l2_input *inp)
 {
     if (inp->index != 0 || in->cfg.not_capture)
@@ -1376,12 +1543,12 @@ static int dispatch_ioctl(struct open_file *of, unsigned int req, void *arg)
         return 0;
     case VIDIOC_S_PRIORITY:
         return 0;
-    /* No controls: what the control framework answers for an empty handler. */
-    case VIDIOC_QUERYCTRL:
+    case VIDIOC_QUERYCTRL: return do_queryctrl(in, arg);
+    case VIDIOC_QUERYMENU: return do_querymenu(arg);
+    case VIDIOC_G_CTRL: return do_g_ctrl(in, arg);
+    case VIDIOC_S_CTRL: return do_s_ctrl(in, arg);
+    /* The extended-control calls are not emulated: what a driver without them answers. */
     case VIDIOC_QUERY_EXT_CTRL:
-    case VIDIOC_QUERYMENU:
-    case VIDIOC_G_CTRL:
-    case VIDIOC_S_CTRL:
     case VIDIOC_G_EXT_CTRLS:
     case VIDIOC_S_EXT_CTRLS:
     case VIDIOC_TRY_EXT_CTRLS:

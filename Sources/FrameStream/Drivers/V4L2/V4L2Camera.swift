@@ -2,6 +2,7 @@
 #if FRAMESTREAM_V4L2
 import CV4L2
 import Foundation
+public import Logging
 import Synchronization
 
 #if canImport(Glibc)
@@ -33,6 +34,10 @@ public struct V4L2Camera: FrameSource {
         public var bufferCount: Int
         /// How long without a frame before the device counts as stalled and is restarted.
         public var stallTimeout: Duration
+        /// Control values to set each time the device is opened to capture, by name (`["exposure_auto": 1,
+        /// "focus_absolute": 30]`; see ``CameraControl``). Values set later with ``V4L2Camera/setControl(name:value:)``
+        /// replace these. A value the device does not take is logged and skipped.
+        public var controls: [String: Int]
 
         /// Creates a configuration: `/dev/video0`, 640x480, 30 fps, quality 80, unless told otherwise.
         public init(
@@ -41,7 +46,8 @@ public struct V4L2Camera: FrameSource {
             framesPerSecond: Double = 30,
             quality: Int = 80,
             bufferCount: Int = 4,
-            stallTimeout: Duration = .seconds(5)
+            stallTimeout: Duration = .seconds(5),
+            controls: [String: Int] = [:]
         ) {
             self.device = device
             self.size = size
@@ -49,16 +55,18 @@ public struct V4L2Camera: FrameSource {
             self.quality = quality
             self.bufferCount = bufferCount
             self.stallTimeout = stallTimeout
+            self.controls = controls
         }
 
         /// Reads ``CameraOptions/device``, ``CameraOptions/size``, ``CameraOptions/framesPerSecond`` and
-        /// ``CameraOptions/quality``.
+        /// ``CameraOptions/quality`` and ``CameraOptions/controls``.
         public init(options: CameraOptions) {
             self.init()
             if let device = options.device { self.device = device }
             if let size = options.size { self.size = size }
             if let fps = options.framesPerSecond { framesPerSecond = fps }
             if let quality = options.quality { self.quality = quality }
+            controls = options.controls
         }
     }
 
@@ -67,21 +75,34 @@ public struct V4L2Camera: FrameSource {
     /// Frames dropped because the device flagged them broken or they were incomplete JPEGs, over all runs.
     public var droppedFrames: Int { dropped.count.load(ordering: .relaxed) }
     private let dropped = DropCounter()
+    let requestedControls: V4L2RequestedControls
+    private let logger: Logger
 
     /// Creates the camera; the device is opened when the camera starts.
+    /// - Parameters:
+    ///   - configuration: device, size, rate, quality and controls.
+    ///   - logger: where controls the device does not take are logged, at each start; nothing by default.
     /// - Throws: ``CameraError/invalidOption(name:value:expected:)`` for a rate or quality out of range.
-    public init(configuration: Configuration = Configuration()) throws {
+    public init(
+        configuration: Configuration = Configuration(),
+        logger: Logger = Logger(label: "FrameStream", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) throws {
         try CameraError.checkFrameRate(configuration.framesPerSecond)
         try CameraError.checkQuality(configuration.quality)
         self.configuration = configuration
+        self.requestedControls = V4L2RequestedControls(configuration.controls)
+        self.logger = logger
     }
 
     /// Opens the device and streams its frames until the iteration is cancelled.
     public func frames() -> CapturedFrames {
         let configuration = self.configuration
         let counter = dropped
+        let controls = requestedControls
+        let logger = logger
         return CapturedFrames(name: "V4L2 \(configuration.device)") { sink in
-            try V4L2Capture(configuration: configuration).run(sink, dropped: counter)
+            let capture = V4L2Capture(configuration: configuration, controls: controls, logger: logger)
+            try capture.run(sink, dropped: counter)
         }
     }
 
@@ -90,8 +111,6 @@ public struct V4L2Camera: FrameSource {
         let count = Atomic<Int>(0)
         func add() { count.add(1, ordering: .relaxed) }
     }
-
-    /// One run of the camera.
 
 }
 #endif

@@ -2,6 +2,7 @@
 #if FRAMESTREAM_V4L2
 import CV4L2
 import Foundation
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -11,6 +12,9 @@ import Glibc
 /// all again.
 struct V4L2Capture {
     let configuration: V4L2Camera.Configuration
+    /// Set on the device at each start, after the format and rate, before streaming.
+    let controls: V4L2RequestedControls
+    let logger: Logger
 
     private enum Delivery {
         case passThrough
@@ -33,6 +37,7 @@ struct V4L2Capture {
         }
         let delivery = try chooseFormat(device)
         setFrameRate(device)
+        try controls.apply(to: device, logger: logger)
 
         var request = v4l2_requestbuffers()
         request.count = UInt32(configuration.bufferCount)

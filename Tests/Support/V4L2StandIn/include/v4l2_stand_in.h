@@ -59,6 +59,6 @@
 #define V4L2_STAND_IN_PAD_BYTE 0xEEu
 
 /* Version of the behaviour described in README.md. */
-enum { V4L2_STAND_IN_VERSION = 1 };
+enum { V4L2_STAND_IN_VERSION = 2 };
 
 #endif /* V4L2_STAND_IN_H */
