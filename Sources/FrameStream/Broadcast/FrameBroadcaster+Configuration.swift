@@ -10,16 +10,23 @@ extension FrameBroadcaster {
         /// (``FrameSubscription/Iterator/nextEvent()``) get ``FrameSubscription/Event/noNewFrame``, so that a stream
         /// can re-send its last frame before proxies and browsers time out; `nil` for no heartbeats.
         public var heartbeatInterval: Duration?
+        /// How every frame is flipped and rotated, once, before any subscriber, observer or snapshot sees it:
+        /// losslessly for a driver's JPEGs (``JPEGTransformer``), or by the driver itself before it encodes, for an
+        /// ``OrientableFrameSource``. Upright by default. A frame that cannot be turned (not a readable JPEG) is
+        /// dropped and logged.
+        public var orientation: FrameOrientation
 
         /// Creates a configuration.
         public init(
             idleTimeout: Duration? = .seconds(10),
             restartBackoff: RestartBackoff = RestartBackoff(),
-            heartbeatInterval: Duration? = .seconds(5)
+            heartbeatInterval: Duration? = .seconds(5),
+            orientation: FrameOrientation = .upright
         ) {
             self.idleTimeout = idleTimeout
             self.restartBackoff = restartBackoff
             self.heartbeatInterval = heartbeatInterval
+            self.orientation = orientation
         }
     }
 }

@@ -17,12 +17,18 @@ func withRunningBroadcaster<Result: Sendable>(
     idleTimeout: Duration? = .seconds(10),
     backoff: RestartBackoff = RestartBackoff(initial: .seconds(1), maximum: .seconds(4)),
     heartbeatInterval: Duration? = nil,
+    orientation: FrameOrientation = .upright,
     _ body: (FrameBroadcaster) async throws -> Result
 ) async throws -> Result {
     let broadcaster = FrameBroadcaster(
         source: camera,
         driverName: "manual",
-        configuration: .init(idleTimeout: idleTimeout, restartBackoff: backoff, heartbeatInterval: heartbeatInterval),
+        configuration: .init(
+            idleTimeout: idleTimeout,
+            restartBackoff: backoff,
+            heartbeatInterval: heartbeatInterval,
+            orientation: orientation
+        ),
         clock: clock,
         logger: quietLogger
     )

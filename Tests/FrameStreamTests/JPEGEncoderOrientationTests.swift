@@ -1,0 +1,47 @@
+import FrameStreamTesting
+import Testing
+
+@testable import FrameStream
+
+/// The raw path: a YUYV or planar frame is turned in the encoder, before it is compressed.
+struct JPEGEncoderOrientationTests {
+    @Test(arguments: everyOrientation)
+    func yuyvIsTurnedBeforeItIsEncoded(_ orientation: FrameOrientation) throws {
+        let source = Picture(width: 320, height: 240)
+        let encoder = try JPEGEncoder(width: 320, height: 240, quality: 95, orientation: orientation)
+        let jpeg = try source.packedYUYV().withUnsafeBytes { try encoder.encodeYUYV($0, bytesPerLine: 640) }
+        let decoded = try Picture(decoding: jpeg)
+        let expected = source.turned(orientation)
+        #expect(encoder.encodedSize == FrameSize(width: expected.width, height: expected.height))
+        #expect(decoded.width == expected.width && decoded.height == expected.height)
+        // Within JPEG's loss (and chroma's, averaged over two pixels), each plane where it belongs.
+        #expect(decoded.largestDifference(from: expected, plane: 0) <= 6, "\(orientation) luma")
+        #expect(decoded.largestDifference(from: expected, plane: 1) <= 6, "\(orientation) blue")
+        #expect(decoded.largestDifference(from: expected, plane: 2) <= 6, "\(orientation) red")
+    }
+
+    @Test(arguments: everyOrientation)
+    func planarYUV420IsTurnedBeforeItIsEncoded(_ orientation: FrameOrientation) throws {
+        // Odd sizes too: a chroma sample of the last row and column covers a single pixel.
+        let source = Picture(width: 162, height: 121)
+        let encoder = try JPEGEncoder(width: 162, height: 121, quality: 95, orientation: orientation)
+        let jpeg = try source.planarI420().withUnsafeBytes { try encoder.encodeI420($0, bytesPerLine: 162) }
+        let decoded = try Picture(decoding: jpeg)
+        let expected = source.turned(orientation)
+        #expect(decoded.width == expected.width && decoded.height == expected.height)
+        #expect(decoded.largestDifference(from: expected, plane: 0) <= 6, "\(orientation) luma")
+        #expect(decoded.largestDifference(from: expected, plane: 1) <= 6, "\(orientation) blue")
+        #expect(decoded.largestDifference(from: expected, plane: 2) <= 6, "\(orientation) red")
+    }
+
+    @Test func paddedRowsAreHonouredWhenTurning() throws {
+        let source = Picture(width: 64, height: 48)
+        var padded: [UInt8] = []
+        let packed = source.packedYUYV()
+        for row in 0..<48 { padded += packed[(row * 128)..<(row * 128 + 128)] + [UInt8](repeating: 0xEE, count: 32) }
+        let orientation = FrameOrientation(rotation: .clockwise90)
+        let encoder = try JPEGEncoder(width: 64, height: 48, quality: 95, orientation: orientation)
+        let jpeg = try padded.withUnsafeBytes { try encoder.encodeYUYV($0, bytesPerLine: 160) }
+        #expect(try Picture(decoding: jpeg).largestDifference(from: source.turned(orientation), plane: 0) <= 6)
+    }
+}
