@@ -20,7 +20,8 @@ func cameraYUYV(width: Int, height: Int) -> [UInt8] {
             seed = seed &* 1_103_515_245 &+ 12345
             let noise = Int(seed >> 28) - 8
             bytes[(y * width + x) * 2] = UInt8(clamping: 30 + x * 150 / width + y * 60 / height + noise)
-            bytes[(y * width + x) * 2 + 1] = UInt8(clamping: x % 2 == 0 ? 100 + y * 50 / height : 150 - x * 40 / width)
+            let chroma = x % 2 == 0 ? 100 + y * 50 / height : 150 - x * 40 / width
+            bytes[(y * width + x) * 2 + 1] = UInt8(clamping: chroma)
         }
     }
     return bytes
@@ -66,7 +67,15 @@ for (width, height) in [(640, 480), (1280, 720)] {
                 v.withUnsafeMutableBufferPointer { vp in
                     var planes: [UnsafeMutablePointer<UInt8>?] = [yp.baseAddress, up.baseAddress, vp.baseAddress]
                     return tjDecompressToYUVPlanes(
-                        decompressor, jpeg, UInt(jpeg.count), &planes, Int32(width), nil, Int32(height), 0)
+                        decompressor,
+                        jpeg,
+                        UInt(jpeg.count),
+                        &planes,
+                        Int32(width),
+                        nil,
+                        Int32(height),
+                        0
+                    )
                 }
             }
         }

@@ -22,12 +22,12 @@ struct V4L2OrientationTests {
         }
     }
 
+    /// With `bottomUp`, the camera's left edge (the dark end of the stand-in's ramp) ends up at the bottom.
     @Test(arguments: [
-        (["--rotate", "90"], { (_: Int, y: Int) in y * 255 / 640 }),
-        (["--rotate", "270"], { (_: Int, y: Int) in (639 - y) * 255 / 640 }),
-        (["--rotate", "90", "--flip", "horizontal"], { (_: Int, y: Int) in (639 - y) * 255 / 640 }),
-    ] as [([String], @Sendable (Int, Int) -> Int)])
-    func yuyvIsTurnedBeforeItIsEncoded(_ arguments: [String], _ luma: @Sendable (Int, Int) -> Int) async throws {
+        (["--rotate", "90"], false), (["--rotate", "270"], true), (["--rotate", "90", "--flip", "horizontal"], true),
+    ])
+    func yuyvIsTurnedBeforeItIsEncoded(_ arguments: [String], bottomUp: Bool) async throws {
+        let luma = { (_: Int, y: Int) in (bottomUp ? 639 - y : y) * 255 / 640 }
         try await V4L2CameraTests.withServer(
             arguments + ["--size", "640x480", "--quality", "90"],
             standIn: ["FORMATS": "YUYV", "PAD": "64"]

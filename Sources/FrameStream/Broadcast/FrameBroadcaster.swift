@@ -255,7 +255,8 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
             try await publishFrames(of: orientable, turnedBy: orientation)
         } else {
             let transformer = try JPEGTransformer(orientation: orientation)
-            for try await var image in source.frames() {
+            for try await camerasImage in source.frames() {
+                var image = camerasImage
                 do {
                     image.bytes = try transformer.transform(image.bytes)
                 } catch {

@@ -137,23 +137,19 @@ public struct FrameOrientation: Sendable, Hashable, CustomStringConvertible {
                     }
                 }
             case .transpose, .rotate90, .rotate270, .transverse:
-                // Output row y is source column x0 (read top down or bottom up).
+                // Output row y is source column y (or width - 1 - y), read top down (or bottom up). In tiles, so that
+                // the rows read and written stay in the cache.
                 let bottomUp = self == .rotate90 || self == .transverse
                 let rightToLeft = self == .rotate270 || self == .transverse
-                for y in 0..<outputHeight {
-                    let column = rightToLeft ? width - 1 - y : y
-                    let to = destination + y * destinationStride
-                    if bottomUp {
-                        var from = source + (height - 1) * sourceStride + column
-                        for x in 0..<outputWidth {
-                            to[x] = from.pointee
-                            from -= sourceStride
-                        }
-                    } else {
-                        var from = source + column
-                        for x in 0..<outputWidth {
-                            to[x] = from.pointee
-                            from += sourceStride
+                let tile = 32
+                for tileY in stride(from: 0, to: outputHeight, by: tile) {
+                    for tileX in stride(from: 0, to: outputWidth, by: tile) {
+                        for y in tileY..<min(tileY + tile, outputHeight) {
+                            let from = source + (rightToLeft ? width - 1 - y : y)
+                            let to = destination + y * destinationStride
+                            for x in tileX..<min(tileX + tile, outputWidth) {
+                                to[x] = from[(bottomUp ? height - 1 - x : x) * sourceStride]
+                            }
                         }
                     }
                 }

@@ -37,7 +37,12 @@ public final class JPEGEncoder {
     ///   - quality: JPEG quality, 1 to 100.
     ///   - orientation: how to turn every image before compressing it; upright by default.
     /// - Throws: ``JPEGError`` for a size or quality out of range, or when libturbojpeg cannot start.
-    public init(width: Int, height: Int, quality: Int = 80, orientation: FrameOrientation = .upright)
+    public init(
+        width: Int,
+        height: Int,
+        quality: Int = 80,
+        orientation: FrameOrientation = .upright
+    )
         throws(JPEGError)
     {
         guard (1...16384).contains(width), (1...16384).contains(height) else {
@@ -62,9 +67,12 @@ public final class JPEGEncoder {
         blueDifference = [UInt8](repeating: 128, count: chromaWidth * height)
         redDifference = [UInt8](repeating: 128, count: chromaWidth * height)
         // Large enough for the turned planes of 4:2:2 and of 4:2:0.
-        turned = orientation.isUpright ? [] : [width * height, chromaWidth * height, chromaWidth * height].map {
-            [UInt8](repeating: 128, count: $0)
-        }
+        turned =
+            orientation.isUpright
+            ? []
+            : [width * height, chromaWidth * height, chromaWidth * height].map {
+                [UInt8](repeating: 128, count: $0)
+            }
     }
 
     deinit {

@@ -67,6 +67,8 @@ public final class JPEGTransformer {
         var colorspace: Int32 = 0
         guard tjDecompressHeader3(handle, source, UInt(jpeg.count), &width, &height, &subsampling, &colorspace) == 0
         else { throw .libraryFailed(String(cString: tjGetErrorStr2(handle))) }
+        // Tables alone (SOI, EOI and nothing between) pass the header check with a size of zero.
+        guard width > 0, height > 0 else { throw .libraryFailed("not a JPEG image: no frame header") }
         // The largest a transform of any subsampling can write: whole 16x16 blocks, 4:4:4 (the most bytes a pixel).
         let side = Int32(max(width, height) + 16)
         reserve(Int(tjBufSize(side, side, Int32(TJSAMP_444.rawValue))))
@@ -76,10 +78,12 @@ public final class JPEGTransformer {
         transform.options = TJXOPT_TRIM | TJXOPT_COPYNONE
         var destination: UnsafeMutablePointer<UInt8>? = output
         var size: UInt = UInt(outputCapacity)
+        output[0] = 0  // so that a transform that wrote nothing cannot pass for one that did
         let status = tjTransform(handle, source, UInt(jpeg.count), 1, &destination, &size, &transform, TJFLAG_NOREALLOC)
         // libturbojpeg 2.1 returns -1 for warnings too ("Corrupt JPEG data: 2 extraneous bytes"), as many webcams'
         // frames give; the image it wrote is then complete.
-        guard status == 0 || (tjGetErrorCode(handle) == Int32(TJERR_WARNING.rawValue) && size > 0) else {
+        let wroteImage = size >= 4 && size < UInt(outputCapacity) && output[0] == 0xFF && output[1] == 0xD8
+        guard status == 0 || (tjGetErrorCode(handle) == Int32(TJERR_WARNING.rawValue) && wroteImage) else {
             throw .libraryFailed(String(cString: tjGetErrorStr2(handle)))
         }
         return [UInt8](UnsafeBufferPointer(start: output, count: Int(size)))

@@ -1,6 +1,6 @@
 import CTurboJPEG
-import FrameStream
 import Foundation
+import FrameStream
 import Testing
 
 /// An image as three full-resolution planes (luma, blue and red difference), for comparing pictures pixel by pixel;
@@ -50,12 +50,16 @@ struct Picture: Equatable {
         var height: Int32 = 0
         var subsampling: Int32 = 0
         var colorspace: Int32 = 0
-        try #require(tjDecompressHeader3(handle, jpeg, UInt(jpeg.count), &width, &height, &subsampling, &colorspace) == 0)
+        let header = tjDecompressHeader3(handle, jpeg, UInt(jpeg.count), &width, &height, &subsampling, &colorspace)
+        try #require(header == 0)
         var native: [[UInt8]] = (0..<3).map { component in
             [UInt8](repeating: 0, count: Int(tjPlaneSizeYUV(Int32(component), width, 0, height, subsampling)))
         }
         let sizes = (0..<3).map { component in
-            (Int(tjPlaneWidth(Int32(component), width, subsampling)), Int(tjPlaneHeight(Int32(component), height, subsampling)))
+            (
+                Int(tjPlaneWidth(Int32(component), width, subsampling)),
+                Int(tjPlaneHeight(Int32(component), height, subsampling))
+            )
         }
         let result = native[0].withUnsafeMutableBufferPointer { y in
             native[1].withUnsafeMutableBufferPointer { u in
