@@ -34,7 +34,7 @@ struct ExampleServerOrientationOptionsTests {
 
     @Test(arguments: [
         (["--rotate", "45"], "--rotate must be 0, 90, 180 or 270 (degrees clockwise), not 45"),
-        (["--rotate", "-180"], "--rotate must be 0, 90, 180 or 270 (degrees clockwise), not -180"),
+        (["--rotate=-180"], "--rotate must be 0, 90, 180 or 270 (degrees clockwise), not -180"),
         (["--rotate", "right"], "'--rotate <rotate>'"),
         (["--flip", "diagonal"], "--flip must be horizontal, vertical or none, not 'diagonal'"),
     ])

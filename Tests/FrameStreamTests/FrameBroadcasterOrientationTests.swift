@@ -24,7 +24,8 @@ struct FrameBroadcasterOrientationTests {
             let b = try #require(await second.next())
             #expect(a.jpeg == expected)
             #expect(b.jpeg == expected)
-            #expect(try await broadcaster.snapshot().jpeg == expected)
+            let snapshot = try await broadcaster.snapshot()
+            #expect(snapshot.jpeg == expected)
             #expect(observed.withLock { $0 } == [expected])
             let decoded = try DecodedJPEG(a.jpeg)
             #expect(decoded.width == 96 && decoded.height == 160)
@@ -43,7 +44,8 @@ struct FrameBroadcasterOrientationTests {
             camera.send(JPEGImage(bytes: jpeg))
             let frame = try #require(await frames.next())
             #expect(frame.sequence == 1)
-            #expect(frame.jpeg == (try JPEGTransformer(orientation: orientation).transform(jpeg)))
+            let expected = try JPEGTransformer(orientation: orientation).transform(jpeg)
+            #expect(frame.jpeg == expected)
             #expect(broadcaster.status.framesProduced == 1)
         }
     }
@@ -54,7 +56,8 @@ struct FrameBroadcasterOrientationTests {
             var frames = broadcaster.subscribe().makeAsyncIterator()
             await camera.waitForStarts(1)
             camera.send(testImage(9))
-            #expect(try #require(await frames.next()).jpeg == testImage(9).bytes)
+            let frame = try #require(await frames.next())
+            #expect(frame.jpeg == testImage(9).bytes)
         }
     }
 }

@@ -52,23 +52,24 @@ struct Picture: Equatable {
         var colorspace: Int32 = 0
         let header = tjDecompressHeader3(handle, jpeg, UInt(jpeg.count), &width, &height, &subsampling, &colorspace)
         try #require(header == 0)
-        var native: [[UInt8]] = (0..<3).map { component in
-            [UInt8](repeating: 0, count: Int(tjPlaneSizeYUV(Int32(component), width, 0, height, subsampling)))
-        }
         let sizes = (0..<3).map { component in
             (
                 Int(tjPlaneWidth(Int32(component), width, subsampling)),
                 Int(tjPlaneHeight(Int32(component), height, subsampling))
             )
         }
-        let result = native[0].withUnsafeMutableBufferPointer { y in
-            native[1].withUnsafeMutableBufferPointer { u in
-                native[2].withUnsafeMutableBufferPointer { v in
+        var luma = [UInt8](repeating: 0, count: sizes[0].0 * sizes[0].1)
+        var blue = [UInt8](repeating: 0, count: sizes[1].0 * sizes[1].1)
+        var red = [UInt8](repeating: 0, count: sizes[2].0 * sizes[2].1)
+        let result = luma.withUnsafeMutableBufferPointer { y in
+            blue.withUnsafeMutableBufferPointer { u in
+                red.withUnsafeMutableBufferPointer { v in
                     var planes: [UnsafeMutablePointer<UInt8>?] = [y.baseAddress, u.baseAddress, v.baseAddress]
                     return tjDecompressToYUVPlanes(handle, jpeg, UInt(jpeg.count), &planes, width, nil, height, 0)
                 }
             }
         }
+        let native = [luma, blue, red]
         try #require(result == 0, "\(String(cString: tjGetErrorStr2(handle)))")
         self.width = Int(width)
         self.height = Int(height)
