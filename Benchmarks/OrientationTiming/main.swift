@@ -27,19 +27,21 @@ func cameraYUYV(width: Int, height: Int) -> [UInt8] {
     return bytes
 }
 
-/// The median time of one call, in microseconds, over `rounds` batches of `batch` calls.
-func microseconds(rounds: Int = 9, batch: Int = 40, _ body: () throws -> Void) rethrows -> Double {
+/// The median time of one call of each body, in microseconds, over `rounds` batches of `batch` calls. The bodies take
+/// turns, batch by batch, so that a change in the machine's load during the run weighs on all of them alike.
+func microseconds(rounds: Int = 15, batch: Int = 20, _ bodies: [() throws -> Void]) throws -> [Double] {
     let clock = ContinuousClock()
-    for _ in 0..<5 { try body() }
-    var times: [Double] = []
+    for body in bodies { for _ in 0..<5 { try body() } }
+    var times = [[Double]](repeating: [], count: bodies.count)
     for _ in 0..<rounds {
-        let start = clock.now
-        for _ in 0..<batch { try body() }
-        let elapsed = clock.now - start
-        let (seconds, attoseconds) = elapsed.components
-        times.append((Double(seconds) * 1e6 + Double(attoseconds) / 1e12) / Double(batch))
+        for (index, body) in bodies.enumerated() {
+            let start = clock.now
+            for _ in 0..<batch { try body() }
+            let (seconds, attoseconds) = (clock.now - start).components
+            times[index].append((Double(seconds) * 1e6 + Double(attoseconds) / 1e12) / Double(batch))
+        }
     }
-    return times.sorted()[rounds / 2]
+    return times.map { $0.sorted()[rounds / 2] }
 }
 
 func format(_ value: Double) -> String {
@@ -88,22 +90,21 @@ for (width, height) in [(640, 480), (1280, 720)] {
         ("flip horizontal", FrameOrientation(flip: .horizontal)),
     ] {
         let transformer = try JPEGTransformer(orientation: orientation)
-        let lossless = try microseconds { sink &+= try transformer.transform(jpeg).count }
         let turningEncoder = try JPEGEncoder(width: width, height: height, quality: 80, orientation: orientation)
-        let reencode = try microseconds {
-            decode()
-            sink &+= try turningEncoder.encodeYUV422 { yd, ud, vd in
-                _ = yd.update(fromContentsOf: y)
-                _ = ud.update(fromContentsOf: u)
-                _ = vd.update(fromContentsOf: v)
-            }.count
-        }
-        let rawUpright = try microseconds {
-            sink &+= try yuyv.withUnsafeBytes { try upright.encodeYUYV($0, bytesPerLine: width * 2) }.count
-        }
-        let rawTurned = try microseconds {
-            sink &+= try yuyv.withUnsafeBytes { try turningEncoder.encodeYUYV($0, bytesPerLine: width * 2) }.count
-        }
+        let times = try microseconds([
+            { sink &+= try transformer.transform(jpeg).count },
+            {
+                decode()
+                sink &+= try turningEncoder.encodeYUV422 { yd, ud, vd in
+                    _ = yd.update(fromContentsOf: y)
+                    _ = ud.update(fromContentsOf: u)
+                    _ = vd.update(fromContentsOf: v)
+                }.count
+            },
+            { sink &+= try yuyv.withUnsafeBytes { try upright.encodeYUYV($0, bytesPerLine: width * 2) }.count },
+            { sink &+= try yuyv.withUnsafeBytes { try turningEncoder.encodeYUYV($0, bytesPerLine: width * 2) }.count },
+        ])
+        let (lossless, reencode, rawUpright, rawTurned) = (times[0], times[1], times[2], times[3])
         print(
             "  \(name): lossless \(format(lossless)) µs, decode+turn+encode \(format(reencode)) µs, "
                 + "ratio \(format(reencode / lossless))x; raw YUYV encode upright \(format(rawUpright)) µs, "

@@ -34,6 +34,25 @@ struct JPEGEncoderOrientationTests {
         #expect(decoded.largestDifference(from: expected, plane: 2) <= 6, "\(orientation) red")
     }
 
+    @Test(arguments: everyOrientation)
+    func anOddSizedFrameEncodesTheSameEveryTime(_ orientation: FrameOrientation) throws {
+        // libturbojpeg reads a luma plane of an odd size one row or column further: that padding must be written,
+        // or each encoder's JPEG would differ by whatever the memory after its planes held.
+        let source = Picture(width: 161, height: 121)
+        let yuyv = source.packedYUYV()
+        let planar = Picture(width: 162, height: 121).planarI420()
+        var first: [[UInt8]] = []
+        for attempt in 0..<6 {
+            let packed = try JPEGEncoder(width: 161, height: 121, quality: 90, orientation: orientation)
+            let fourTwoZero = try JPEGEncoder(width: 162, height: 121, quality: 90, orientation: orientation)
+            let jpegs = [
+                try yuyv.withUnsafeBytes { try packed.encodeYUYV($0, bytesPerLine: 322) },
+                try planar.withUnsafeBytes { try fourTwoZero.encodeI420($0, bytesPerLine: 162) },
+            ]
+            if attempt == 0 { first = jpegs } else { #expect(jpegs == first, "\(orientation), attempt \(attempt)") }
+        }
+    }
+
     @Test func paddedRowsAreHonouredWhenTurning() throws {
         let source = Picture(width: 64, height: 48)
         var padded: [UInt8] = []

@@ -131,7 +131,17 @@ public struct FrameOrientation: Sendable, Hashable, CustomStringConvertible {
                     let from = source + (upsideDown ? height - 1 - y : y) * sourceStride
                     let to = destination + y * destinationStride
                     if mirrored {
-                        for x in 0..<outputWidth { to[x] = from[width - 1 - x] }
+                        // Eight bytes at a time: a word stored byte-swapped is its bytes in reverse order.
+                        var x = 0
+                        while x + 8 <= outputWidth {
+                            let word = UnsafeRawPointer(from + (width - 8 - x)).loadUnaligned(as: UInt64.self)
+                            UnsafeMutableRawPointer(to + x).storeBytes(of: word.byteSwapped, as: UInt64.self)
+                            x += 8
+                        }
+                        while x < outputWidth {
+                            to[x] = from[width - 1 - x]
+                            x += 1
+                        }
                     } else {
                         to.update(from: from, count: outputWidth)
                     }

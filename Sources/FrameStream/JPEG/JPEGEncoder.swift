@@ -66,7 +66,7 @@ public final class JPEGEncoder {
         luma = [UInt8](repeating: 0, count: width * height)
         blueDifference = [UInt8](repeating: 128, count: chromaWidth * height)
         redDifference = [UInt8](repeating: 128, count: chromaWidth * height)
-        // Large enough for the turned planes of 4:2:2 and of 4:2:0.
+        // Large enough for the turned planes of 4:2:2 and of 4:2:0 of an even size; grown at the first frame otherwise.
         turned =
             orientation.isUpright
             ? []
@@ -199,25 +199,45 @@ public final class JPEGEncoder {
         subsampling: TJSAMP
     ) throws(JPEGError) -> [UInt8] {
         let operation = orientation.operation
+        let turnedSubsampling = operation.swapsWidthAndHeight && subsampling == TJSAMP_422 ? TJSAMP_440 : subsampling
         let chromaHeight = subsampling == TJSAMP_420 ? (height + 1) / 2 : height
         let sizes = [(width, height), ((width + 1) / 2, chromaHeight), ((width + 1) / 2, chromaHeight)]
+        let output = encodedSize
         var turnedStrides: [Int32] = []
         for index in 0..<3 {
             let (planeWidth, planeHeight) = sizes[index]
-            let stride = operation.swapsWidthAndHeight ? planeHeight : planeWidth
-            turnedStrides.append(Int32(stride))
+            let visible = operation.swapsWidthAndHeight ? (planeHeight, planeWidth) : (planeWidth, planeHeight)
+            // libturbojpeg reads whole chroma blocks' worth of each plane: a luma plane of an odd size is read one
+            // column or row further (tjPlaneWidth, tjPlaneHeight). That padding repeats the last column and row.
+            let component = Int32(index)
+            let sub = Int32(turnedSubsampling.rawValue)
+            let padded = (
+                Int(tjPlaneWidth(component, Int32(output.width), sub)),
+                Int(tjPlaneHeight(component, Int32(output.height), sub))
+            )
+            if turned[index].count < padded.0 * padded.1 {
+                turned[index] = [UInt8](repeating: 128, count: padded.0 * padded.1)
+            }
+            turnedStrides.append(Int32(padded.0))
             turned[index].withUnsafeMutableBufferPointer { destination in
+                let base = destination.baseAddress!
                 operation.apply(
                     source: planes[index],
                     sourceStride: strides[index],
                     width: planeWidth,
                     height: planeHeight,
-                    destination: destination.baseAddress!,
-                    destinationStride: stride
+                    destination: base,
+                    destinationStride: padded.0
                 )
+                for row in 0..<visible.1 where visible.0 < padded.0 {
+                    let line = base + row * padded.0
+                    line.advanced(by: visible.0).update(repeating: line[visible.0 - 1], count: padded.0 - visible.0)
+                }
+                for row in visible.1..<max(visible.1, padded.1) {
+                    (base + row * padded.0).update(from: base + (visible.1 - 1) * padded.0, count: padded.0)
+                }
             }
         }
-        let turnedSubsampling = operation.swapsWidthAndHeight && subsampling == TJSAMP_422 ? TJSAMP_440 : subsampling
         let result: Result<[UInt8], JPEGError> = turned[0].withUnsafeBufferPointer { y in
             turned[1].withUnsafeBufferPointer { u in
                 turned[2].withUnsafeBufferPointer { v in
