@@ -63,7 +63,9 @@ public final class JPEGEncoder {
         )
         output = .allocate(capacity: outputCapacity)
         let chromaWidth = (width + 1) / 2
-        luma = [UInt8](repeating: 0, count: width * height)
+        // One byte more: for an odd width libturbojpeg reads each luma row one byte further (tjPlaneWidth), which for
+        // the last row would be memory past the plane, and the JPEG would differ from one encoder to the next.
+        luma = [UInt8](repeating: 0, count: width * height + 1)
         blueDifference = [UInt8](repeating: 128, count: chromaWidth * height)
         redDifference = [UInt8](repeating: 128, count: chromaWidth * height)
         // Large enough for the turned planes of 4:2:2 and of 4:2:0 of an even size; grown at the first frame otherwise.
@@ -160,7 +162,9 @@ public final class JPEGEncoder {
     ) throws(JPEGError) -> [UInt8] {
         luma.withUnsafeMutableBufferPointer { y in
             blueDifference.withUnsafeMutableBufferPointer { u in
-                redDifference.withUnsafeMutableBufferPointer { v in draw(y, u, v) }
+                redDifference.withUnsafeMutableBufferPointer { v in
+                    draw(UnsafeMutableBufferPointer(rebasing: y[0..<(width * height)]), u, v)
+                }
             }
         }
         return try encodePlanes(subsampling: TJSAMP_422)
