@@ -7,9 +7,9 @@ import Testing
 struct JPEGEncoderOrientationTests {
     @Test(arguments: everyOrientation)
     func yuyvIsTurnedBeforeItIsEncoded(_ orientation: FrameOrientation) throws {
-        let source = Picture(width: 320, height: 240)
-        let encoder = try JPEGEncoder(width: 320, height: 240, quality: 95, orientation: orientation)
-        let jpeg = try source.packedYUYV().withUnsafeBytes { try encoder.encodeYUYV($0, bytesPerLine: 640) }
+        let source = Picture(width: 160, height: 120)
+        let encoder = try JPEGEncoder(width: 160, height: 120, quality: 95, orientation: orientation)
+        let jpeg = try source.packedYUYV().withUnsafeBytes { try encoder.encodeYUYV($0, bytesPerLine: 320) }
         let decoded = try Picture(decoding: jpeg)
         let expected = source.turned(orientation)
         #expect(encoder.encodedSize == FrameSize(width: expected.width, height: expected.height))
@@ -23,9 +23,9 @@ struct JPEGEncoderOrientationTests {
     @Test(arguments: everyOrientation)
     func planarYUV420IsTurnedBeforeItIsEncoded(_ orientation: FrameOrientation) throws {
         // Odd sizes too: a chroma sample of the last row and column covers a single pixel.
-        let source = Picture(width: 162, height: 121)
-        let encoder = try JPEGEncoder(width: 162, height: 121, quality: 95, orientation: orientation)
-        let jpeg = try source.planarI420().withUnsafeBytes { try encoder.encodeI420($0, bytesPerLine: 162) }
+        let source = Picture(width: 82, height: 61)
+        let encoder = try JPEGEncoder(width: 82, height: 61, quality: 95, orientation: orientation)
+        let jpeg = try source.planarI420().withUnsafeBytes { try encoder.encodeI420($0, bytesPerLine: 82) }
         let decoded = try Picture(decoding: jpeg)
         let expected = source.turned(orientation)
         #expect(decoded.width == expected.width && decoded.height == expected.height)
@@ -38,16 +38,16 @@ struct JPEGEncoderOrientationTests {
     func anOddSizedFrameEncodesTheSameEveryTime(_ orientation: FrameOrientation) throws {
         // libturbojpeg reads a luma plane of an odd size one row or column further: that padding must be written,
         // or each encoder's JPEG would differ by whatever the memory after its planes held.
-        let source = Picture(width: 161, height: 121)
+        let source = Picture(width: 41, height: 31)
         let yuyv = source.packedYUYV()
-        let planar = Picture(width: 162, height: 121).planarI420()
+        let planar = Picture(width: 42, height: 31).planarI420()
         var first: [[UInt8]] = []
         for attempt in 0..<6 {
-            let packed = try JPEGEncoder(width: 161, height: 121, quality: 90, orientation: orientation)
-            let fourTwoZero = try JPEGEncoder(width: 162, height: 121, quality: 90, orientation: orientation)
+            let packed = try JPEGEncoder(width: 41, height: 31, quality: 90, orientation: orientation)
+            let fourTwoZero = try JPEGEncoder(width: 42, height: 31, quality: 90, orientation: orientation)
             let jpegs = [
-                try yuyv.withUnsafeBytes { try packed.encodeYUYV($0, bytesPerLine: 322) },
-                try planar.withUnsafeBytes { try fourTwoZero.encodeI420($0, bytesPerLine: 162) },
+                try yuyv.withUnsafeBytes { try packed.encodeYUYV($0, bytesPerLine: 82) },
+                try planar.withUnsafeBytes { try fourTwoZero.encodeI420($0, bytesPerLine: 42) },
             ]
             if attempt == 0 { first = jpegs } else { #expect(jpegs == first, "\(orientation), attempt \(attempt)") }
         }

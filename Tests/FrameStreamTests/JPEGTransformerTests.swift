@@ -5,8 +5,8 @@ import Testing
 
 /// The lossless JPEG path: a frame from a Motion-JPEG camera is turned without being decoded.
 struct JPEGTransformerTests {
-    /// A camera-like 640x480 JPEG (4:2:2, as webcams send) and its picture as decoded.
-    static func cameraJPEG(width: Int = 640, height: Int = 480) throws -> (jpeg: [UInt8], decoded: Picture) {
+    /// A camera-like JPEG (4:2:2, as webcams send; 320x240, whole blocks, unless told) and its picture as decoded.
+    static func cameraJPEG(width: Int = 320, height: Int = 240) throws -> (jpeg: [UInt8], decoded: Picture) {
         let source = Picture(width: width, height: height)
         let encoder = try JPEGEncoder(width: width, height: height, quality: 85)
         let jpeg = try source.packedYUYV().withUnsafeBytes { try encoder.encodeYUYV($0, bytesPerLine: width * 2) }
