@@ -17,6 +17,10 @@ struct CameraConfiguration: Equatable, Sendable {
     var framesDir: String?
     var command: String?
     var url: String?
+    /// Degrees clockwise: 0, 90, 180 or 270 (after `flip`).
+    var rotate: Int?
+    /// `horizontal`, `vertical` or `none` (before `rotate`).
+    var flip: String?
     /// Seconds, or `nil` for never: the camera keeps running once started.
     var idleTimeout: Double? = 10
     var maxClients = 1000
@@ -43,8 +47,8 @@ struct CameraConfiguration: Equatable, Sendable {
 
     /// The keys of a camera in a configuration file, in the order the README lists them.
     static let keys = [
-        "driver", "device", "size", "fps", "quality", "framesDir", "command", "url", "idleTimeout", "maxClients",
-        "maxFps", "heartbeat", "stallTimeout", "users", "record", "timeshift", "placeholder", "controls",
+        "driver", "device", "size", "fps", "quality", "framesDir", "command", "url", "rotate", "flip", "idleTimeout",
+        "maxClients", "maxFps", "heartbeat", "stallTimeout", "users", "record", "timeshift", "placeholder", "controls",
     ]
 
     /// The first value that cannot be used, if any.
@@ -57,6 +61,12 @@ struct CameraConfiguration: Equatable, Sendable {
         }
         if let quality, !(1...100).contains(quality) {
             return Problem(key: "quality", expected: "from 1 to 100")
+        }
+        if let rotate, FrameOrientation.Rotation(degrees: rotate) == nil {
+            return Problem(key: "rotate", expected: "0, 90, 180 or 270 (degrees clockwise), not \(rotate)")
+        }
+        if let flip, flip != "none", FrameOrientation.Flip(rawValue: flip) == nil {
+            return Problem(key: "flip", expected: "horizontal, vertical or none, not '\(flip)'")
         }
         if let idleTimeout, !(idleTimeout >= 0 && idleTimeout <= 86_400 * 365) {
             return Problem(key: "idleTimeout", expected: "0 or more seconds (at most a year), or never")
@@ -80,6 +90,14 @@ struct CameraConfiguration: Equatable, Sendable {
             )
         }
         return record?.problem()
+    }
+
+    /// How the camera's pictures are turned: `flip` first, then `rotate` (checked by ``problem()``).
+    var orientation: FrameOrientation {
+        FrameOrientation(
+            rotation: rotate.flatMap(FrameOrientation.Rotation.init(degrees:)) ?? .none,
+            flip: flip.flatMap(FrameOrientation.Flip.init(rawValue:))
+        )
     }
 
     /// The driver's options.
@@ -109,8 +127,9 @@ struct CameraConfiguration: Equatable, Sendable {
     func placeholders() throws(StartupError) -> FrameBroadcaster.Placeholders {
         if ["off", "false", "no"].contains(placeholder.lowercased()) { return .off }
         let label = device ?? url.map { CameraConfiguration.redactingPassword(in: $0) } ?? name
+        // Before the first frame sets it: the size the camera is asked for, as it is served (turned).
         var settings = FrameBroadcaster.Placeholders(
-            size: size ?? FrameSize(width: 640, height: 480),
+            size: orientation.orientedSize(of: size ?? FrameSize(width: 640, height: 480)),
             cameraLabel: label
         )
         if let file = placeholderFile {

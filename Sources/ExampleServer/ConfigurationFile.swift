@@ -194,6 +194,8 @@ enum ConfigurationFile {
                 case "framesDir": camera.framesDir = try string(value, key)
                 case "command": camera.command = try string(value, key)
                 case "url": camera.url = try string(value, key)
+                case "rotate": camera.rotate = try integer(value, key)
+                case "flip": camera.flip = try string(value, key).lowercased()
                 case "idleTimeout":
                     camera.idleTimeout = value.scalar?.string == "never" ? nil : try number(value, key)
                 case "maxClients": camera.maxClients = try integer(value, key)

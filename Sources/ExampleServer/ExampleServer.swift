@@ -120,6 +120,12 @@ struct ExampleServer: AsyncParsableCommand {
     @Option(help: "A shell command that writes MJPEG to standard output, for the pipe driver.")
     var command: String?
 
+    @Option(help: "Turn every frame clockwise by 90, 180 or 270 degrees (after --flip); 0 for none.")
+    var rotate: Int?
+
+    @Option(help: "Mirror every frame: horizontal, vertical or none (before --rotate).")
+    var flip: String?
+
     @Option(
         help: """
             What viewers see while a camera has no picture (starting, failed, no signal): on (default, a picture \
@@ -288,6 +294,8 @@ struct ExampleServer: AsyncParsableCommand {
         if let framesDir { camera.framesDir = framesDir }
         if let command { camera.command = command }
         if let url { camera.url = url }
+        if let rotate { camera.rotate = rotate }
+        if let flip { camera.flip = flip.lowercased() }
         if let idleTimeout { camera.idleTimeout = idleTimeout.seconds }
         if let maxClients { camera.maxClients = maxClients }
         if let maxFps { camera.maxFps = maxFps }
@@ -419,7 +427,8 @@ struct ExampleServer: AsyncParsableCommand {
                 configuration: .init(
                     idleTimeout: camera.idleTimeout.map { .seconds($0) },
                     heartbeatInterval: .seconds(camera.heartbeat),
-                    placeholders: try camera.placeholders()
+                    placeholders: try camera.placeholders(),
+                    orientation: camera.orientation
                 ),
                 logger: cameraLogger,
                 metricsFactory: metrics.factory

@@ -13,18 +13,25 @@ extension FrameBroadcaster {
         /// What subscribers that wait with heartbeats see while the camera has no picture (on by default); while
         /// placeholders are shown, they stand in for heartbeats.
         public var placeholders: Placeholders
+        /// How every frame is flipped and rotated, once, before any subscriber, observer or snapshot sees it:
+        /// losslessly for a driver's JPEGs (``JPEGTransformer``), or by the driver itself before it encodes, for an
+        /// ``OrientableFrameSource``. Upright by default. A frame that cannot be turned (not a readable JPEG) is
+        /// dropped and logged.
+        public var orientation: FrameOrientation
 
         /// Creates a configuration.
         public init(
             idleTimeout: Duration? = .seconds(10),
             restartBackoff: RestartBackoff = RestartBackoff(),
             heartbeatInterval: Duration? = .seconds(5),
-            placeholders: Placeholders = Placeholders()
+            placeholders: Placeholders = Placeholders(),
+            orientation: FrameOrientation = .upright
         ) {
             self.idleTimeout = idleTimeout
             self.restartBackoff = restartBackoff
             self.heartbeatInterval = heartbeatInterval
             self.placeholders = placeholders
+            self.orientation = orientation
         }
     }
 }

@@ -48,6 +48,8 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
     private let waiterIDs = Atomic<UInt64>(0)
     /// Holds back a failure message that repeats on every restart: one line a minute.
     private let failureLog: LogRepetitionLimiter
+    /// Holds back the message of frames that cannot be turned, which comes with every frame of a broken camera.
+    private let orientationLog: LogRepetitionLimiter
 
     /// Creates a broadcaster for a camera; the camera starts when ``run()`` has begun and someone subscribes (in
     /// either order).
@@ -74,6 +76,7 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
         self.configuration = configuration
         self.clock = FrameClock(clock)
         self.failureLog = LogRepetitionLimiter(clock: self.clock)
+        self.orientationLog = LogRepetitionLimiter(clock: self.clock)
         var logger = logger
         // The caller's camera name, if it gave one; else the driver's.
         logger[metadataKey: "camera"] = logger[metadataKey: "camera"] ?? "\(driverName)"
@@ -264,8 +267,39 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
         }
     }
 
+    /// Publishes the frames of one run of the camera, turned by the configured orientation: by the driver itself if
+    /// it can, else here, with one transformer for the run (used by this task alone, one frame after another).
     private func publishFrames<Source: FrameSource>(of source: Source) async throws {
-        for try await image in source.frames() {
+        let orientation = configuration.orientation
+        if orientation.isUpright {
+            for try await image in source.frames() { publish(image) }
+        } else if let orientable = source as? any OrientableFrameSource {
+            try await publishFrames(of: orientable, turnedBy: orientation)
+        } else {
+            let transformer = try JPEGTransformer(orientation: orientation)
+            for try await camerasImage in source.frames() {
+                var image = camerasImage
+                do {
+                    image.bytes = try transformer.transform(image.bytes)
+                } catch {
+                    orientationLog.log(
+                        "frame dropped: cannot turn it (\(orientation)): \(error)",
+                        level: .warning,
+                        metadata: ["bytes": "\(image.bytes.count)"],
+                        to: logger
+                    )
+                    continue
+                }
+                publish(image)
+            }
+        }
+    }
+
+    private func publishFrames<Source: OrientableFrameSource>(
+        of source: Source,
+        turnedBy orientation: FrameOrientation
+    ) async throws {
+        for try await image in source.frames(orientation: orientation) {
             publish(image)
         }
     }

@@ -2,6 +2,10 @@ import CTurboJPEG
 
 /// Encodes raw camera images as JPEG with libturbojpeg, reusing its compressor and buffers from frame to frame.
 ///
+/// With an ``orientation`` the encoder turns the image's planes before it compresses them, so the JPEG comes out
+/// turned at no loss beyond the encoding itself: a rotation by 90° or 270° swaps width and height (``encodedSize``),
+/// and turns 4:2:2 chroma (YUYV) into 4:4:0, the same samples laid the other way, instead of resampling them.
+///
 /// One encoder belongs to one camera run: it is not `Sendable`, as a TurboJPEG handle must not be used from two
 /// threads at once. Encoding allocates only the returned frame's bytes (which every viewer then shares); the
 /// compressor, the output buffer and the planes for YUYV conversion are allocated once.
@@ -12,6 +16,10 @@ public final class JPEGEncoder {
     public let height: Int
     /// JPEG quality, 1 to 100.
     public let quality: Int
+    /// The flip and rotation done to every image before it is compressed.
+    public let orientation: FrameOrientation
+    /// The size of the JPEGs: ``width`` by ``height``, or the other way round for a quarter turn.
+    public var encodedSize: FrameSize { orientation.orientedSize(of: FrameSize(width: width, height: height)) }
 
     private let handle: tjhandle
     private let outputCapacity: Int
@@ -19,10 +27,24 @@ public final class JPEGEncoder {
     private var luma: [UInt8]
     private var blueDifference: [UInt8]
     private var redDifference: [UInt8]
+    /// The turned planes, for an orientation that is not upright (else empty).
+    private var turned: [[UInt8]]
 
     /// Creates an encoder for images of one size.
+    /// - Parameters:
+    ///   - width: the camera image's width in pixels, before it is turned.
+    ///   - height: the camera image's height in pixels, before it is turned.
+    ///   - quality: JPEG quality, 1 to 100.
+    ///   - orientation: how to turn every image before compressing it; upright by default.
     /// - Throws: ``JPEGError`` for a size or quality out of range, or when libturbojpeg cannot start.
-    public init(width: Int, height: Int, quality: Int = 80) throws(JPEGError) {
+    public init(
+        width: Int,
+        height: Int,
+        quality: Int = 80,
+        orientation: FrameOrientation = .upright
+    )
+        throws(JPEGError)
+    {
         guard (1...16384).contains(width), (1...16384).contains(height) else {
             throw .invalidSize(width: width, height: height)
         }
@@ -31,13 +53,28 @@ public final class JPEGEncoder {
         self.width = width
         self.height = height
         self.quality = quality
+        self.orientation = orientation
         self.handle = handle
-        outputCapacity = Int(tjBufSize(Int32(width), Int32(height), Int32(TJSAMP_422.rawValue)))
+        // Turned, the image may be 4:4:0, whose blocks are 16 pixels high: room for a 4:4:4 one with a block more.
+        outputCapacity = Int(
+            orientation.isUpright
+                ? tjBufSize(Int32(width), Int32(height), Int32(TJSAMP_422.rawValue))
+                : tjBufSize(Int32(width + 16), Int32(height + 16), Int32(TJSAMP_444.rawValue))
+        )
         output = .allocate(capacity: outputCapacity)
         let chromaWidth = (width + 1) / 2
-        luma = [UInt8](repeating: 0, count: width * height)
+        // One byte more: for an odd width libturbojpeg reads each luma row one byte further (tjPlaneWidth), which for
+        // the last row would be memory past the plane, and the JPEG would differ from one encoder to the next.
+        luma = [UInt8](repeating: 0, count: width * height + 1)
         blueDifference = [UInt8](repeating: 128, count: chromaWidth * height)
         redDifference = [UInt8](repeating: 128, count: chromaWidth * height)
+        // Large enough for the turned planes of 4:2:2 and of 4:2:0 of an even size; grown at the first frame otherwise.
+        turned =
+            orientation.isUpright
+            ? []
+            : [width * height, chromaWidth * height, chromaWidth * height].map {
+                [UInt8](repeating: 128, count: $0)
+            }
     }
 
     deinit {
@@ -94,6 +131,16 @@ public final class JPEGEncoder {
             throw .imageTooSmall(expected: needed, actual: image.count)
         }
         let base = image.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        if !orientation.isUpright {
+            return try compressTurned(
+                planes: [
+                    UnsafePointer(base), UnsafePointer(base + bytesPerLine * height),
+                    UnsafePointer(base + bytesPerLine * height + chromaStride * chromaHeight),
+                ],
+                strides: [bytesPerLine, chromaStride, chromaStride],
+                subsampling: TJSAMP_420
+            )
+        }
         var planes: [UnsafePointer<UInt8>?] = [
             UnsafePointer(base),
             UnsafePointer(base + bytesPerLine * height),
@@ -115,21 +162,92 @@ public final class JPEGEncoder {
     ) throws(JPEGError) -> [UInt8] {
         luma.withUnsafeMutableBufferPointer { y in
             blueDifference.withUnsafeMutableBufferPointer { u in
-                redDifference.withUnsafeMutableBufferPointer { v in draw(y, u, v) }
+                redDifference.withUnsafeMutableBufferPointer { v in
+                    draw(UnsafeMutableBufferPointer(rebasing: y[0..<(width * height)]), u, v)
+                }
             }
         }
         return try encodePlanes(subsampling: TJSAMP_422)
     }
 
     private func encodePlanes(subsampling: TJSAMP) throws(JPEGError) -> [UInt8] {
-        let chromaWidth = Int32((width + 1) / 2)
+        let chromaWidth = (width + 1) / 2
         let result: Result<[UInt8], JPEGError> = luma.withUnsafeBufferPointer { y in
             blueDifference.withUnsafeBufferPointer { u in
                 redDifference.withUnsafeBufferPointer { v in
+                    Result { () throws(JPEGError) in
+                        guard orientation.isUpright else {
+                            return try compressTurned(
+                                planes: [y.baseAddress!, u.baseAddress!, v.baseAddress!],
+                                strides: [width, chromaWidth, chromaWidth],
+                                subsampling: subsampling
+                            )
+                        }
+                        var planes: [UnsafePointer<UInt8>?] = [y.baseAddress, u.baseAddress, v.baseAddress]
+                        var strides: [Int32] = [Int32(width), Int32(chromaWidth), Int32(chromaWidth)]
+                        return try compress(planes: &planes, strides: &strides, subsampling: subsampling)
+                    }
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    /// Turns the planes of an image (4:2:2 or 4:2:0, ``width`` by ``height``) into ``turned`` and compresses those.
+    ///
+    /// Each plane is turned on its own, chroma at its own resolution: a quarter turn lays 4:2:2's chroma (half
+    /// width, full height) as full width and half height, which is 4:4:0, and 4:2:0 stays 4:2:0.
+    private func compressTurned(
+        planes: [UnsafePointer<UInt8>],
+        strides: [Int],
+        subsampling: TJSAMP
+    ) throws(JPEGError) -> [UInt8] {
+        let operation = orientation.operation
+        let turnedSubsampling = operation.swapsWidthAndHeight && subsampling == TJSAMP_422 ? TJSAMP_440 : subsampling
+        let chromaHeight = subsampling == TJSAMP_420 ? (height + 1) / 2 : height
+        let sizes = [(width, height), ((width + 1) / 2, chromaHeight), ((width + 1) / 2, chromaHeight)]
+        let output = encodedSize
+        var turnedStrides: [Int32] = []
+        for index in 0..<3 {
+            let (planeWidth, planeHeight) = sizes[index]
+            let visible = operation.swapsWidthAndHeight ? (planeHeight, planeWidth) : (planeWidth, planeHeight)
+            // libturbojpeg reads whole chroma blocks' worth of each plane: a luma plane of an odd size is read one
+            // column or row further (tjPlaneWidth, tjPlaneHeight). That padding repeats the last column and row.
+            let component = Int32(index)
+            let sub = Int32(turnedSubsampling.rawValue)
+            let padded = (
+                Int(tjPlaneWidth(component, Int32(output.width), sub)),
+                Int(tjPlaneHeight(component, Int32(output.height), sub))
+            )
+            if turned[index].count < padded.0 * padded.1 {
+                turned[index] = [UInt8](repeating: 128, count: padded.0 * padded.1)
+            }
+            turnedStrides.append(Int32(padded.0))
+            turned[index].withUnsafeMutableBufferPointer { destination in
+                let base = destination.baseAddress!
+                operation.apply(
+                    source: planes[index],
+                    sourceStride: strides[index],
+                    width: planeWidth,
+                    height: planeHeight,
+                    destination: base,
+                    destinationStride: padded.0
+                )
+                for row in 0..<visible.1 where visible.0 < padded.0 {
+                    let line = base + row * padded.0
+                    line.advanced(by: visible.0).update(repeating: line[visible.0 - 1], count: padded.0 - visible.0)
+                }
+                for row in visible.1..<max(visible.1, padded.1) {
+                    (base + row * padded.0).update(from: base + (visible.1 - 1) * padded.0, count: padded.0)
+                }
+            }
+        }
+        let result: Result<[UInt8], JPEGError> = turned[0].withUnsafeBufferPointer { y in
+            turned[1].withUnsafeBufferPointer { u in
+                turned[2].withUnsafeBufferPointer { v in
                     var planes: [UnsafePointer<UInt8>?] = [y.baseAddress, u.baseAddress, v.baseAddress]
-                    var strides: [Int32] = [Int32(width), chromaWidth, chromaWidth]
                     return Result { () throws(JPEGError) in
-                        try compress(planes: &planes, strides: &strides, subsampling: subsampling)
+                        try compress(planes: &planes, strides: &turnedStrides, subsampling: turnedSubsampling)
                     }
                 }
             }
@@ -147,9 +265,9 @@ public final class JPEGEncoder {
         let result = tjCompressFromYUVPlanes(
             handle,
             &planes,
-            Int32(width),
+            Int32(encodedSize.width),
             &strides,
-            Int32(height),
+            Int32(encodedSize.height),
             Int32(subsampling.rawValue),
             &destination,
             &size,

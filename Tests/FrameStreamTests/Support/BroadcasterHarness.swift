@@ -19,6 +19,7 @@ func withRunningBroadcaster<Result: Sendable>(
     heartbeatInterval: Duration? = nil,
     // Off unless a test is about them: their timer is one more sleeper on the manual clock.
     placeholders: FrameBroadcaster.Placeholders = .off,
+    orientation: FrameOrientation = .upright,
     _ body: (FrameBroadcaster) async throws -> Result
 ) async throws -> Result {
     let broadcaster = FrameBroadcaster(
@@ -28,7 +29,8 @@ func withRunningBroadcaster<Result: Sendable>(
             idleTimeout: idleTimeout,
             restartBackoff: backoff,
             heartbeatInterval: heartbeatInterval,
-            placeholders: placeholders
+            placeholders: placeholders,
+            orientation: orientation
         ),
         clock: clock,
         logger: quietLogger

@@ -19,7 +19,7 @@ import Glibc
 /// Stopping the camera (the idle timeout) stops streaming, unmaps the buffers and closes the device, so another
 /// program or the next start can open it. A busy or missing device, or one unplugged while streaming, fails with
 /// a ``V4L2Error`` that says what to do; the broadcaster retries with backoff and resumes when it is back.
-public struct V4L2Camera: FrameSource {
+public struct V4L2Camera: OrientableFrameSource {
     /// Device, size, rate and quality.
     public struct Configuration: Sendable, Hashable {
         /// The device path.
@@ -95,13 +95,22 @@ public struct V4L2Camera: FrameSource {
     }
 
     /// Opens the device and streams its frames until the iteration is cancelled.
-    public func frames() -> CapturedFrames {
+    public func frames() -> CapturedFrames { frames(orientation: .upright) }
+
+    /// Opens the device and streams its frames, turned, until the iteration is cancelled: raw frames are turned
+    /// before they are encoded, Motion-JPEG frames losslessly (``JPEGTransformer``), both on the capture thread.
+    public func frames(orientation: FrameOrientation) -> CapturedFrames {
         let configuration = self.configuration
         let counter = dropped
         let controls = requestedControls
         let logger = logger
         return CapturedFrames(name: "V4L2 \(configuration.device)") { sink in
-            let capture = V4L2Capture(configuration: configuration, controls: controls, logger: logger)
+            let capture = V4L2Capture(
+                configuration: configuration,
+                controls: controls,
+                logger: logger,
+                orientation: orientation
+            )
             try capture.run(sink, dropped: counter)
         }
     }

@@ -15,9 +15,12 @@ struct V4L2Capture {
     /// Set on the device at each start, after the format and rate, before streaming.
     let controls: V4L2RequestedControls
     let logger: Logger
+    /// How frames are turned: raw ones in the encoder, Motion-JPEG ones by a lossless transform.
+    var orientation = FrameOrientation.upright
 
     private enum Delivery {
         case passThrough
+        case transform(JPEGTransformer)
         case encodeYUYV(JPEGEncoder, bytesPerLine: Int)
         case encodeI420(JPEGEncoder, bytesPerLine: Int)
     }
@@ -123,13 +126,23 @@ struct V4L2Capture {
             let height = Int(format.fmt.pix.height)
             switch pixelFormat {
             case CV4L2_PIX_FMT_YUYV:
-                let encoder = try JPEGEncoder(width: width, height: height, quality: configuration.quality)
+                let encoder = try JPEGEncoder(
+                    width: width,
+                    height: height,
+                    quality: configuration.quality,
+                    orientation: orientation
+                )
                 return .encodeYUYV(encoder, bytesPerLine: max(Int(format.fmt.pix.bytesperline), width * 2))
             case CV4L2_PIX_FMT_YUV420:
-                let encoder = try JPEGEncoder(width: width, height: height, quality: configuration.quality)
+                let encoder = try JPEGEncoder(
+                    width: width,
+                    height: height,
+                    quality: configuration.quality,
+                    orientation: orientation
+                )
                 return .encodeI420(encoder, bytesPerLine: max(Int(format.fmt.pix.bytesperline), width))
             default:
-                return .passThrough
+                return orientation.isUpright ? .passThrough : .transform(try JPEGTransformer(orientation: orientation))
             }
         }
         throw V4L2Error.formatUnsupported(device.path, offered: offered.map(fourCharacterCode))
@@ -149,6 +162,12 @@ struct V4L2Capture {
         case .passThrough:
             guard let end = JPEGMarkers.endOfImage(in: bytes) else { return nil }
             return JPEGImage(bytes: [UInt8](bytes[..<end]))
+        case .transform(let transformer):
+            guard let end = JPEGMarkers.endOfImage(in: bytes) else { return nil }
+            // A frame libturbojpeg cannot read is dropped and counted, like an incomplete one.
+            return (try? transformer.transform(UnsafeRawBufferPointer(rebasing: bytes[..<end]))).map {
+                JPEGImage(bytes: $0)
+            }
         case .encodeYUYV(let encoder, let bytesPerLine):
             return JPEGImage(bytes: try encoder.encodeYUYV(bytes, bytesPerLine: bytesPerLine))
         case .encodeI420(let encoder, let bytesPerLine):
