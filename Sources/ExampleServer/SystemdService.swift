@@ -48,21 +48,28 @@ final class SystemdService: Service, Sendable {
         // Status and pings twice per watchdog interval; status every 5 s without one.
         let interval = min(watchdog.map { $0 / 2 } ?? .seconds(5), .seconds(5))
         await withGracefulShutdownHandler {
+            var lastSent: ContinuousClock.Instant?
+            var lastStatus = ""
             while !Task.isCancelled, !Task.isShuttingDownGracefully {
-                var message = ["STATUS=\(status())"]
-                if !ready.withLock({ $0 }), isReady() {
-                    ready.withLock { $0 = true }
-                    message.insert("READY=1", at: 0)
-                }
-                if watchdog != nil {
+                let becameReady = !ready.withLock({ $0 }) && isReady()
+                if becameReady { ready.withLock { $0 = true } }
+                let text = status()
+                let due = lastSent.map { ContinuousClock.now - $0 >= interval } ?? true
+                // The status when it changes, and with each ping; readiness once.
+                var message: [String] = becameReady ? ["READY=1"] : []
+                if due || becameReady || text != lastStatus { message.append("STATUS=\(text)") }
+                if due, watchdog != nil {
                     if await eventLoopsAnswer(within: interval) {
                         message.append("WATCHDOG=1")
                     } else {
                         logger.error("an event loop did not answer within \(interval): no watchdog ping")
                     }
                 }
-                notifier.send(message)
+                if !message.isEmpty { notifier.send(message) }
+                if due { lastSent = .now }
+                lastStatus = text
                 do {
+                    // Readiness is looked at often until it comes; then the status and pings every interval.
                     try await Task.sleep(for: ready.withLock({ $0 }) ? interval : min(interval, .milliseconds(200)))
                 } catch {
                     break

@@ -371,7 +371,12 @@ struct ExampleServerRecordingTests {
             #expect(line.contains("disk full"), "\(line)")
             let recording = try await Self.recording(server)
             #expect((recording["lastError"] as? String)?.contains("disk full") == true)
-            #expect(recording["recording"] as? Bool == false)
+            if recording["recording"] as? Bool != false {
+                // On a loaded machine the status can be read after retention made room and a retry wrote again:
+                // then the write came after the error, which the status still shows.
+                let written = recording["lastWrittenTime"] as? Double ?? 0
+                #expect(written >= recording["lastErrorTime"] as? Double ?? .infinity, "\(recording)")
+            }
             try await Task.sleep(for: .milliseconds(300))
             #expect((try await Self.recording(server)["framesDropped"] as? Int ?? 0) > 0)
             try await Self.expectLiveStreams(server)

@@ -23,12 +23,18 @@ struct HTTPCameraSecretsTests {
     static func checkSecretsStayIn(_ camera: HTTPCamera) async throws {
         let (logger, log) = recordingLogger()
         try await RelayServer.run(camera: camera, logger: logger) { server in
-            async let snapshot = server.get("/snapshot.jpg")
-            // The snapshot's timeout and the camera's restart backoff: the camera has failed once.
-            await server.clock.waitForSleepers(2)
+            async let snapshot = server.get("/snapshot.jpg?placeholder=0")
+            // The snapshot's timeout, the camera's restart backoff (the camera has failed once) and the
+            // placeholders' timer.
+            await server.clock.waitForSleepers(3)
             server.clock.advance(by: .seconds(5))
             let unavailable = try await snapshot
             #expect(unavailable.status == 503)
+            // The placeholder says what went wrong, without the password either (made as the timeout passed).
+            try await eventually { server.broadcaster.currentPlaceholder != nil }
+            let placeholder = try #require(server.broadcaster.currentPlaceholder)
+            #expect(placeholder.text.joined().contains("viewer:***@127.0.0.1:1"))
+            #expect(!placeholder.text.joined().contains("secretpw"))
             #expect(unavailable.body.contains("cannot read the stream at http://viewer:***@127.0.0.1:1/stream"))
             #expect(!unavailable.body.contains("secretpw"))
 

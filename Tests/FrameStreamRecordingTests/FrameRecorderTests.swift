@@ -76,6 +76,21 @@ struct FrameRecorderTests {
         }
     }
 
+    @Test func placeholdersShownWhileTheCameraStartsNeverReachTheFiles() async throws {
+        try await withTemporaryFolder { folder in
+            let frames = testFrames(3, from: fixedStart, spacing: .milliseconds(100))
+            try await withRecording(folder: folder) { rig in
+                // Placeholders are on by default: after a second without a frame the camera "is starting".
+                try await waitUntil("a placeholder") { rig.broadcaster.currentPlaceholder != nil }
+                #expect(rig.recorder.status.framesWritten == 0)
+                try await rig.record(frames)
+                #expect(rig.broadcaster.currentPlaceholder == nil)
+                #expect(rig.recorder.status.framesWritten == 3)
+                #expect(labelsOfAllFrames(of: rig.store.history(camera: "door")) == frames.map(\.label))
+            }
+        }
+    }
+
     // MARK: Segments
 
     @Test func segmentsAreCutAtTheirDurationAndAtGaps() async throws {
