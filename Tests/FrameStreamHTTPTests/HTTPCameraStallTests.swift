@@ -67,7 +67,11 @@ struct HTTPCameraStallTests {
             let broadcaster = FrameBroadcaster(
                 source: camera,
                 driverName: "http",
-                configuration: .init(restartBackoff: .init(initial: .seconds(1)), heartbeatInterval: nil, placeholders: .off),
+                configuration: .init(
+                    restartBackoff: .init(initial: .seconds(1)),
+                    heartbeatInterval: nil,
+                    placeholders: .off
+                ),
                 clock: clock,
                 logger: logger
             )
