@@ -116,10 +116,11 @@ func record(
     }
 }
 
-/// Waits (polling: the recorder writes on a thread of its own) until `condition` holds; fails after `timeout`.
+/// Waits (polling: the recorder writes on a thread of its own) until `condition` holds; fails after `timeout`, a
+/// deadline against hangs, not a speed limit: generous, since the whole suite runs in parallel on as few as 2 cores.
 func waitUntil(
     _ what: String,
-    timeout: Duration = .seconds(10),
+    timeout: Duration = .seconds(30),
     sourceLocation: SourceLocation = #_sourceLocation,
     _ condition: () -> Bool
 ) async throws {
