@@ -88,24 +88,26 @@ extension FrameBroadcaster {
                 guard let made = try? PlaceholderPicture.jpeg(lines: text, size: size) else { continue }
                 jpeg = made
             }
-            let waiters = state.withLock { state -> [FrameWaiter] in
+            let made = state.withLock { state -> (PlaceholderFrame, [FrameWaiter])? in
                 // A frame that came meanwhile wins.
                 guard state.latest?.sequence == situation.latestSequence,
                     state.placeholderReason(now: clock.now(), noSignalAfter: settings.noSignalAfter) != nil
-                else { return [] }
+                else { return nil }
                 state.placeholderCount += 1
-                state.placeholder = PlaceholderFrame(
+                let placeholder = PlaceholderFrame(
                     jpeg: jpeg,
                     reason: situation.reason,
                     text: text,
                     time: Date(),
                     number: state.placeholderCount
                 )
+                state.placeholder = placeholder
                 let waiting = state.frameWaiters.filter(\.value.wantsHeartbeats)
                 for id in waiting.keys { state.frameWaiters[id] = nil }
-                return Array(waiting.values)
+                return (placeholder, Array(waiting.values))
             }
-            guard let placeholder = currentPlaceholder, !waiters.isEmpty else { continue }
+            // Every waiter taken out above is resumed, with the placeholder of the same lock.
+            guard let (placeholder, waiters) = made else { continue }
             for waiter in waiters {
                 waiter.continuation.resume(returning: .placeholder(placeholder))
             }
