@@ -407,7 +407,16 @@ struct ExampleServerRecordingTests {
         do {
             _ = try await Self.waitForFramesWritten(10, server)
             let cameraFolder = folder + "/recordings/testpattern"
-            try FileManager.default.removeItem(atPath: cameraFolder)
+            // The recorder writes in it meanwhile: a file it creates while the folder is being emptied fails the
+            // removal, so try again.
+            for attempt in 1...20 {
+                do {
+                    try FileManager.default.removeItem(atPath: cameraFolder)
+                    break
+                } catch  where attempt < 20 {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
             #expect(FileManager.default.createFile(atPath: cameraFolder, contents: Data("not a folder".utf8)))
             let line = try await server.waitForLog(containing: "recording failed")
             #expect(line.contains(cameraFolder), "\(line)")
