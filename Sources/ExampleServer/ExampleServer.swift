@@ -549,7 +549,8 @@ struct ExampleServer: AsyncParsableCommand {
         let systemd = SystemdService(
             environment: environment,
             cameras: cameras,
-            mustStream: Set(server.cameras.filter { $0.record != nil || $0.idleTimeout == nil }.map(\.name)),
+            // Recorded cameras start with the server; the others (idleTimeout: never too) with their first viewer.
+            mustStream: Set(server.cameras.filter { $0.record != nil }.map(\.name)),
             logger: logger
         )
         let activated = try SocketActivation.listeningSocket(environment: environment)

@@ -6,9 +6,9 @@ import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
-/// The server's side of `Type=notify`: `READY=1` once it listens and the cameras that must run (recorded, or never
-/// idle) stream, `STATUS=` lines with the viewers and the cameras' states, `WATCHDOG=1` while every event loop
-/// answers, and `STOPPING=1` at a graceful shutdown. Does nothing without `$NOTIFY_SOCKET`.
+/// The server's side of `Type=notify`: `READY=1` once it listens and the cameras it records (which start with it)
+/// stream, `STATUS=` lines with the viewers and the cameras' states, `WATCHDOG=1` while every event loop answers,
+/// and `STOPPING=1` at a graceful shutdown. Does nothing without `$NOTIFY_SOCKET`.
 final class SystemdService: Service, Sendable {
     private let notifier: SystemdNotifier?
     private let cameras: [MJPEGCameraIndex.Camera]
