@@ -126,7 +126,7 @@ struct CameraConfiguration: Equatable, Sendable {
     /// The broadcaster's placeholder settings, with the custom image read from its file.
     func placeholders() throws(StartupError) -> FrameBroadcaster.Placeholders {
         if ["off", "false", "no"].contains(placeholder.lowercased()) { return .off }
-        let label = device ?? url.map { CameraConfiguration.redactingPassword(in: $0) } ?? name
+        let label = device ?? url.map { CredentialRedaction.redacting($0) } ?? name
         // Before the first frame sets it: the size the camera is asked for, as it is served (turned).
         var settings = FrameBroadcaster.Placeholders(
             size: orientation.orientedSize(of: size ?? FrameSize(width: 640, height: 480)),
@@ -143,14 +143,6 @@ struct CameraConfiguration: Equatable, Sendable {
             settings.image = bytes
         }
         return settings
-    }
-
-    /// An address with the password of its user information replaced by `***`.
-    static func redactingPassword(in address: String) -> String {
-        guard let scheme = address.range(of: "://"), let at = address[scheme.upperBound...].firstIndex(of: "@"),
-            let colon = address[scheme.upperBound..<at].firstIndex(of: ":")
-        else { return address }
-        return String(address[..<address.index(after: colon)]) + "***" + String(address[at...])
     }
 
     /// Whether a name can stand in an address as it is.

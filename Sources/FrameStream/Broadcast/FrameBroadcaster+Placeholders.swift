@@ -126,7 +126,8 @@ extension FrameBroadcaster {
             let since = situation.lastFrameTime ?? situation.lastErrorTime
             return [
                 "NO SIGNAL \u{2014} \(camera)",
-                situation.lastError.map { CredentialRedaction.redacting($0) } ?? "the camera failed",
+                // Redacted already: the broadcaster keeps only the redacted error.
+                situation.lastError ?? "the camera failed",
                 (since.map { "since \(Self.timeOfDay($0)) \u{00B7} " } ?? "") + "retrying\u{2026}",
                 clockTime,
             ]
