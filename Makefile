@@ -11,7 +11,7 @@ DESTDIR ?=
 # Where `make install-files` takes the binary from: the release build by default.
 BIN_DIR ?= .build/release
 
-.PHONY: run test test-tools stand-in check-portable tsan bench microbench browser-check player-check build deps docs format lint clean install install-files
+.PHONY: run test test-tools stand-in check-portable tsan bench microbench browser-check player-check cluster-test build deps docs format lint clean install install-files
 
 run: deps
 	$(SWIFT) run -c release ExampleServer $(ARGS)
@@ -103,6 +103,12 @@ browser-check: deps
 # prove that play, pause, −10 s and live work. Installs chromium with apt-get when missing. Not part of `make test`.
 player-check: deps
 	Scripts/player-check.sh
+
+# One origin, three relays and HAProxy (deploy/haproxy.cfg), each in a network namespace of its own (loopback
+# addresses without root), with viewers through the balancer; Scripts/cluster_test.py lists the checks. About a
+# minute; installs haproxy and iproute2 when missing. Not part of `make test`; .ci/run runs it.
+cluster-test: deps
+	Scripts/cluster-test.sh
 
 # Micro-benchmarks of the core (ordo-one/benchmark, built only here); numbers in Docs/benchmarks.md.
 microbench: deps

@@ -42,7 +42,7 @@ struct ExampleServer: AsyncParsableCommand {
             With users (--user, --users-file or users: in the file) every address but /healthz needs a user name \
             and password; make a password's hash with `ExampleServer hash-password`.
             """,
-        subcommands: [HashPassword.self]
+        subcommands: [HashPassword.self, Relay.self]
     )
 
     @Option(help: "A YAML file with the server's settings and cameras; flags given here override its values.")
@@ -230,11 +230,17 @@ struct ExampleServer: AsyncParsableCommand {
     }
 
     /// What to serve: the configuration file's settings with the flags on top, or the flags alone.
+    /// - Parameters:
+    ///   - environment: where `CAMERA` is read from.
+    ///   - cameras: the cameras, if not from `--config` or `--camera` (a relay's, from `--origin`).
     func serverConfiguration(
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        cameras: [CameraConfiguration]? = nil
     ) throws(StartupError) -> ServerConfiguration {
         var server: ServerConfiguration
-        if let config {
+        if let cameras {
+            server = ServerConfiguration(cameras: cameras)
+        } else if let config {
             do {
                 server = try ConfigurationFile.load(path: config)
             } catch {
@@ -403,7 +409,12 @@ struct ExampleServer: AsyncParsableCommand {
             #endif
         }
         let environment = ProcessInfo.processInfo.environment
-        let server = try serverConfiguration(environment: environment)
+        try await serve(serverConfiguration(environment: environment), environment: environment)
+    }
+
+    /// Serves `server` until SIGTERM or SIGINT, or with `--check` asks the server it describes for `/healthz`.
+    /// - Throws: ``StartupError`` for what stops it from starting.
+    func serve(_ server: ServerConfiguration, environment: [String: String]) async throws {
         if check {
             try await HealthCheck.check(HealthCheck.address(of: server))
             return
@@ -419,6 +430,7 @@ struct ExampleServer: AsyncParsableCommand {
         var cameras: [MJPEGCameraIndex.Camera] = []
         var stores: [String: RecordingStore] = [:]
         let sources = try Self.makeSources(for: server, file: config, logger: logger)
+        var watched: [(source: any FrameSource, broadcaster: FrameBroadcaster)] = []
         try await ControlSettings.check(sources, file: config)
         for (camera, source, cameraLogger) in sources {
             let broadcaster = FrameBroadcaster(
@@ -433,6 +445,7 @@ struct ExampleServer: AsyncParsableCommand {
                 logger: cameraLogger,
                 metricsFactory: metrics.factory
             )
+            watched.append((source, broadcaster))
             var archive = CameraArchive(timeshift: Self.timeshift(camera.timeshift, of: broadcaster))
             if let settings = camera.record {
                 let store = try Self.store(for: settings, server: server, stores: &stores, logger: logger)
@@ -505,9 +518,11 @@ struct ExampleServer: AsyncParsableCommand {
                 )
             )
         }
-        // For load balancers and service managers: open to all, and says nothing about the cameras.
-        router.get("healthz") { _, _ in "ok\n" }
-        router.head("healthz") { _, _ in HTTPResponse.Status.ok }
+        // For load balancers and service managers: open to all, and says nothing about the cameras but whether the
+        // servers that cameras are relayed from answer.
+        let health = UpstreamHealth(watched)
+        router.get("healthz") { _, _ in await Self.healthResponse(healthy: health.isHealthy(), body: true) }
+        router.head("healthz") { _, _ in await Self.healthResponse(healthy: health.isHealthy(), body: false) }
         let cameraRoutes = router.group().add(middleware: access.middleware(for: index))
         if let metricsPort = server.metricsPort {
             services.append(metrics.listener(host: server.metricsHost, port: metricsPort, logger: logger))
@@ -602,6 +617,16 @@ struct ExampleServer: AsyncParsableCommand {
             )
         )
         try await group.run()
+    }
+
+    /// `/healthz`'s answer: `200 ok`, or `503` when a relayed camera's upstream cannot be reached.
+    static func healthResponse(healthy: Bool, body: Bool) -> Response {
+        let text = healthy ? "ok\n" : "unavailable: the server a camera is relayed from does not answer\n"
+        return Response(
+            status: healthy ? .ok : .serviceUnavailable,
+            headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
+            body: body ? ResponseBody(byteBuffer: ByteBuffer(string: text)) : ResponseBody()
+        )
     }
 
     /// Where a person can open the server: `http://127.0.0.1:5000/`, or for a wildcard address the port on every

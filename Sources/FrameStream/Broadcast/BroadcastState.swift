@@ -52,6 +52,14 @@ struct BroadcastState {
         return phase == .streaming ? latest.sequence - 1 : latest.sequence
     }
 
+    /// The number to publish an image under: the next one, or for a relayed image its origin's number if that is
+    /// higher; `nil` for a relayed image with the newest frame's number, which is that frame again.
+    func sequence(for image: JPEGImage) -> UInt64? {
+        guard let source = image.sourceSequence else { return nextSequence }
+        if let latest, latest.sequence == source { return nil }
+        return max(source, nextSequence)
+    }
+
     /// Takes the waiting run loop, if the subscriber count just crossed between zero and one.
     mutating func takeLoopWaiter() -> CheckedContinuation<Void, Never>? {
         defer { loopWaiter = nil }

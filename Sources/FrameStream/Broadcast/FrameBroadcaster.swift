@@ -310,8 +310,9 @@ public final class FrameBroadcaster: Service, Sendable, CustomStringConvertible 
         let published = state.withLock { state -> (Frame, [UInt64: FrameWaiter], Bool, Bool)? in
             // A frame that comes while the camera is being stopped is not published.
             guard state.phase != .stopped else { return nil }
-            let frame = Frame(sequence: state.nextSequence, image: image, publishedAt: now)
-            state.nextSequence += 1
+            guard let sequence = state.sequence(for: image) else { return nil }
+            let frame = Frame(sequence: sequence, image: image, publishedAt: now)
+            state.nextSequence = sequence + 1
             state.latest = frame
             state.framesProduced += 1
             state.rate.record(now)

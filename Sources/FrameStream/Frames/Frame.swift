@@ -3,10 +3,12 @@ public import struct Foundation.Date
 /// One JPEG frame as every viewer of a camera receives it.
 ///
 /// Frames are values whose JPEG bytes live in shared, reference-counted storage: handing the same frame to a
-/// thousand subscribers copies nothing. Sequence numbers increase by one for every frame a ``FrameBroadcaster``
-/// publishes, across restarts of the camera, so a viewer can tell a fresh frame from one it has seen.
+/// thousand subscribers copies nothing. Sequence numbers increase for every frame a ``FrameBroadcaster``
+/// publishes, across restarts of the camera, so a viewer can tell a fresh frame from one it has seen: by one for a
+/// camera's frames, and as the origin numbered them for relayed ones (``JPEGImage/sourceSequence``).
 public struct Frame: Sendable {
-    /// The frame's number: 1 for the first frame a broadcaster publishes, then one more for each frame.
+    /// The frame's number: 1 for the first frame a broadcaster publishes, then one more for each frame; a relayed
+    /// frame keeps its origin's number when that is higher (``JPEGImage/sourceSequence``).
     public let sequence: UInt64
     /// The complete JPEG file.
     public let jpeg: [UInt8]

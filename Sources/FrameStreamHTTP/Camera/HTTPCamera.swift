@@ -12,7 +12,9 @@ import Synchronization
 /// concatenated JPEGs: images are cut out by their JPEG structure (`JPEGStreamSplitter`), and garbage between
 /// them is skipped. A multipart stream's part headers are read too: a part whose `X-Frame-Sequence` is not newer
 /// than the last frame's (the heartbeat re-send of another FrameStream server whose camera has stopped) is not a
-/// new frame, and `X-Timestamp` becomes the frame's capture time.
+/// new frame, nor is a part with `X-Placeholder` (the picture such a server shows while its camera has none);
+/// `X-Timestamp` becomes the frame's capture time, and `X-Frame-Sequence` its number here too
+/// (``JPEGImage/sourceSequence``), so that a relay's viewers see the origin's numbers.
 ///
 /// Credentials in the URL (`http://user:password@host/…`) are sent as HTTP basic authentication, and never shown:
 /// errors, status, logs and ``description`` show the address as `http://user:***@host/…`.
@@ -143,6 +145,9 @@ public struct HTTPCamera: FrameSource, CustomStringConvertible, CustomDebugStrin
                                 camera.address.redacted,
                                 limit: camera.configuration.maximumFrameBytes
                             )
+                        }
+                        if stalled?.sentPlaceholders == true {
+                            throw HTTPCameraError.upstreamHasNoPicture(camera.address.redacted, within: timeout)
                         }
                         throw HTTPCameraError.noValidFrame(
                             camera.address.redacted,

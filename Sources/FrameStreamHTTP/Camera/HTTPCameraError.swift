@@ -22,6 +22,9 @@ public enum HTTPCameraError: Error, Sendable, Equatable, CustomStringConvertible
     /// sent `receivedBytes` of something else, or only repeated a frame it had sent already (`repeatedFrame`,
     /// its `X-Frame-Sequence`).
     case noValidFrame(String, within: Duration, answered: Bool, receivedBytes: Int, repeatedFrame: UInt64?)
+    /// The upstream, another FrameStream server, sent only placeholders within the stall timeout: its own camera
+    /// has no picture (starting, failed, or no signal).
+    case upstreamHasNoPicture(String, within: Duration)
     /// The upstream closed the stream.
     case streamEnded(String)
     /// The upstream sent images larger than the limit (``HTTPCamera/Configuration/maximumFrameBytes``), and no
@@ -55,6 +58,9 @@ public enum HTTPCameraError: Error, Sendable, Equatable, CustomStringConvertible
                 "upstream \(url) sent \(receivedBytes) bytes in \(Self.seconds(timeout)) but no complete JPEG: "
                     + "is it a Motion-JPEG stream? reconnecting"
             }
+        case .upstreamHasNoPicture(let url, let timeout):
+            "upstream \(url) sent only placeholders for \(Self.seconds(timeout)): its camera has no picture "
+                + "(see its status); reconnecting"
         case .streamEnded(let url):
             "the stream at \(url) ended; reconnecting"
         case .frameTooLarge(let url, let limit):

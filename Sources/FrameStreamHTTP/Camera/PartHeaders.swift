@@ -1,7 +1,8 @@
 import Foundation
 
 /// What the headers of one multipart part say about its image, as far as a relay cares: the upstream's frame
-/// number and capture time, which FrameStream itself sends (``MJPEGPartEncoder``) and so do some cameras.
+/// number and capture time, which FrameStream itself sends (``MJPEGPartEncoder``) and so do some cameras, and
+/// whether the image is one of FrameStream's placeholders.
 ///
 /// Values come from an upstream that may be hostile: each is read only if it is short and well-formed, and is
 /// otherwise ignored — never trusted, never a trap.
@@ -10,6 +11,9 @@ struct PartHeaders: Sendable, Hashable {
     var sequence: UInt64?
     /// `X-Timestamp`: when the upstream captured the frame, in seconds since 1970.
     var timestamp: Double?
+    /// Whether the part has `X-Placeholder`: a picture another FrameStream server shows while its camera has none
+    /// (starting, failed, no signal), not a frame of the camera.
+    var isPlaceholder = false
 
     /// The most bytes of headers read before an image; longer header blocks are ignored.
     static let maximumBytes = 8192
@@ -38,6 +42,8 @@ struct PartHeaders: Sendable, Hashable {
                 headers.sequence = sequence(value)
             case "x-timestamp" where headers.timestamp == nil:
                 headers.timestamp = timestamp(value)
+            case "x-placeholder":
+                headers.isPlaceholder = true
             default:
                 break
             }

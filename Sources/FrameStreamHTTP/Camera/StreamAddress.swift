@@ -13,6 +13,8 @@ struct StreamAddress: Sendable, Hashable {
     let authorization: String?
     /// The address as messages show it: `http://user:***@host/path?pwd=***`.
     let redacted: String
+    /// The upstream server's `/healthz`: the address's scheme, host and port, without credentials.
+    let healthURL: String
     /// Texts that must not appear in a message: the address's credentials, in the forms they could take.
     private let secrets: [String]
 
@@ -41,6 +43,12 @@ struct StreamAddress: Sendable, Hashable {
             if let value = item.value, value.count >= 4 { secrets.append(value) }
         }
         self.requestURL = components.string ?? address
+        var health = URLComponents()
+        health.scheme = scheme
+        health.percentEncodedHost = components.percentEncodedHost
+        health.port = components.port
+        health.path = "/healthz"
+        self.healthURL = health.string ?? "\(scheme)://\(host)/healthz"
         self.redacted = redacted
         self.secrets = secrets
     }

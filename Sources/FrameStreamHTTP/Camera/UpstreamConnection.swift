@@ -29,6 +29,12 @@ struct UpstreamConnection {
     /// Whether an image too large to keep arrived since the last frame.
     var droppedOversizedImage: Bool { reader.oversizedImages > oversizedBefore }
 
+    /// The reader's count of placeholder parts when the wait for this frame began.
+    private var placeholdersBefore = 0
+
+    /// Whether the upstream sent placeholders (its camera has no picture) since the last frame.
+    var sentPlaceholders: Bool { reader.placeholders > placeholdersBefore }
+
     /// Whether the upstream has answered with a success.
     var answered: Bool { body != nil }
 
@@ -41,6 +47,7 @@ struct UpstreamConnection {
     mutating func nextFrame(from camera: HTTPCamera) async throws -> JPEGImage {
         receivedBytes = 0
         oversizedBefore = reader.oversizedImages
+        placeholdersBefore = reader.placeholders
         reader.lastRepeatedSequence = nil
         if body == nil {
             body = try await camera.connect()

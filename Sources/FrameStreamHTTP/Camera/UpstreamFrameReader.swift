@@ -9,8 +9,9 @@ import struct Foundation.Date
 /// headers, without boundaries or with garbage between images reads as well as a tidy one. What comes between
 /// two images is where a multipart stream has its part headers: the block right before an image is read for
 /// `X-Frame-Sequence` and `X-Timestamp` (``PartHeaders``). A part whose sequence is not newer than the last one
-/// given out — the heartbeat re-send of a FrameStream upstream whose camera has stopped — is dropped, and the
-/// upstream's timestamp becomes the frame's capture time.
+/// given out — the heartbeat re-send of a FrameStream upstream whose camera has stopped — is dropped, and so is a
+/// placeholder part (`X-Placeholder`, sent while the upstream's camera has no picture); the upstream's timestamp
+/// becomes the frame's capture time, and its sequence the frame's ``JPEGImage/sourceSequence``.
 ///
 /// Memory stays bounded whatever the upstream sends: between images at most ``PartHeaders/maximumBytes`` are
 /// kept, and an image at most as large as the splitter allows.
@@ -33,6 +34,8 @@ struct UpstreamFrameReader: Sendable {
 
     /// Images dropped because they grew larger than ``maximumFrameBytes``.
     private(set) var oversizedImages = 0
+    /// Placeholder parts skipped: pictures a FrameStream upstream sends while its camera has none.
+    private(set) var placeholders = 0
 
     /// Creates a reader for one connection's body.
     init(maximumFrameBytes: Int) {
@@ -78,6 +81,11 @@ struct UpstreamFrameReader: Sendable {
             scanFrom = 0
             startsAtLineStart = true
             image = nil
+            if headers.isPlaceholder {
+                // The upstream's camera has no picture: this server shows its own placeholders instead.
+                placeholders += 1
+                continue
+            }
             if let sequence = headers.sequence {
                 if let last = lastSequence, sequence <= last {
                     lastRepeatedSequence = sequence
@@ -85,7 +93,11 @@ struct UpstreamFrameReader: Sendable {
                 }
                 lastSequence = sequence
             }
-            return JPEGImage(bytes: jpeg, captureTime: headers.captureTime(receivedAt: receipt))
+            return JPEGImage(
+                bytes: jpeg,
+                captureTime: headers.captureTime(receivedAt: receipt),
+                sourceSequence: headers.sequence
+            )
         }
     }
 

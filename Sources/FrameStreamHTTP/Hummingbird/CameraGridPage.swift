@@ -9,7 +9,7 @@ enum CameraGridPage {
             let name = CameraPage.escaped(camera.name)
             let path = CameraPage.escaped(camera.path)
             return """
-                <figure><a href="\(path)"><img src="\(path)video_feed" alt="\(name), live"></a>\
+                <figure><a href="\(path)"><img src="\(path)video_feed" alt="\(name), live" data-stream></a>\
                 <figcaption><a href="\(path)">\(name)</a> · <a href="\(path)snapshot.jpg">snapshot</a></figcaption>\
                 </figure>
                 """

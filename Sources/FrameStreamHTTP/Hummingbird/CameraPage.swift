@@ -1,6 +1,10 @@
 /// A camera's page: a title and the stream in an `<img>`, as in the article; no JavaScript needed. It links to the
 /// camera's ``PlayerPage`` for pausing and rewinding.
 ///
+/// A few lines of script (``reconnectScript``) on top reopen a stream whose connection ended — the server
+/// restarted, or the relay behind a load balancer went away — so that the picture comes back by itself; without
+/// JavaScript the page works as before, and a reload brings the picture back.
+///
 /// Its links are relative, so that the page works wherever the camera's routes are mounted.
 enum CameraPage {
     static func html(title: String, base: String) -> String {
@@ -14,7 +18,7 @@ enum CameraPage {
                 a { color: #9cf; }
                 """,
             body: """
-                <img src="\(base)video_feed" alt="live camera stream">
+                <img src="\(base)video_feed" alt="live camera stream" data-stream>
                 <p><a href="\(base)snapshot.jpg">snapshot</a> · <a href="\(base)status">status</a> · \
                 <a href="\(base)player">Player (pause, rewind)</a></p>
                 """
@@ -38,11 +42,35 @@ enum CameraPage {
             <body>
             <h1>\(title)</h1>
             \(body)
+            <script>
+            \(reconnectScript)
+            </script>
             </body>
             </html>
 
             """
     }
+
+    /// Reopens each stream `<img data-stream>` whose connection ended: the browser fires `error` for a stream that
+    /// fails or is cut, and `load` when one ends; each try waits longer, from one second up to ten, and the
+    /// waiting starts over once a picture comes. A query value that changes makes the browser ask again instead
+    /// of keeping the image it has.
+    static let reconnectScript = """
+        for (const img of document.querySelectorAll("img[data-stream]")) {
+          const source = img.getAttribute("src");
+          let tries = 0, timer = 0;
+          const reopen = () => {
+            if (timer) return;
+            const wait = Math.min(1000 * 2 ** tries++, 10000);
+            timer = setTimeout(() => {
+              timer = 0;
+              img.src = source + (source.includes("?") ? "&" : "?") + "reconnect=" + Date.now();
+            }, wait);
+          };
+          img.addEventListener("error", reopen);
+          img.addEventListener("load", () => { tries = 0; });
+        }
+        """
 
     /// What relative links on a page at `path` start with to reach the routes mounted there: nothing when the
     /// path ends with `/` (`/cams/front/` → `video_feed`), else its last segment (`/cams/front` → `front/video_feed`).
