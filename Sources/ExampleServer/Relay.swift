@@ -1,6 +1,7 @@
 import ArgumentParser
 import FrameStream
 
+import struct Foundation.CharacterSet
 import class Foundation.ProcessInfo
 import struct Foundation.URL
 import struct Foundation.URLComponents
@@ -98,8 +99,14 @@ struct Relay: AsyncParsableCommand {
                 throw StartupError("two --origin streams are both camera '\(name)' here: relay each camera once")
             }
             if let credentials, let colon = credentials.firstIndex(of: ":") {
-                address.user = String(credentials[..<colon])
-                address.password = String(credentials[credentials.index(after: colon)...])
+                // Encoded here: a ':' or '@' in the password would otherwise end it early.
+                var allowed = CharacterSet.urlPasswordAllowed
+                allowed.remove(charactersIn: ":@/?#")
+                let user = String(credentials[..<colon])
+                let password = String(credentials[credentials.index(after: colon)...])
+                address.percentEncodedUser = user.addingPercentEncoding(withAllowedCharacters: allowed) ?? user
+                address.percentEncodedPassword =
+                    password.addingPercentEncoding(withAllowedCharacters: allowed) ?? password
             }
             var camera = CameraConfiguration(name: name, driver: "http")
             camera.url = address.string ?? origin

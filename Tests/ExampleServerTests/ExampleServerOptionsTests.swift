@@ -226,3 +226,34 @@ struct ConfigurationFileTests {
         #expect(connectionWarnings.first?.contains("at most 19936") == true, "\(connectionWarnings)")
     }
 }
+
+/// `ExampleServer relay`'s flags.
+@Suite struct RelayOptionsTests {
+    @Test func eachOriginIsAnHTTPCameraNamedAsAtTheOrigin() throws {
+        let relay = try Relay.parse([
+            "--origin", "http://10.0.0.10:5000/cameras/front/stream", "--origin",
+            "http://10.0.0.10:5000/cameras/back/stream",
+            "--idle-timeout", "3",
+        ])
+        let server = try relay.server.serverConfiguration(
+            environment: [:],
+            cameras: try relay.cameras(credentials: "relay:pa:ss")
+        )
+        #expect(server.cameras.map(\.name) == ["front", "back"])
+        #expect(server.cameras.allSatisfy { $0.driver == "http" && $0.idleTimeout == 3 })
+        #expect(server.cameras[0].url == "http://relay:pa%3Ass@10.0.0.10:5000/cameras/front/stream")
+        let single = try Relay.parse(["--origin", "http://origin/video_feed"])
+        #expect(try single.cameras(credentials: nil).map(\.name) == ["camera"])
+    }
+
+    @Test(arguments: [
+        ["--origin", "http://o/cameras/a/stream", "--origin", "http://p/cameras/a/stream"],
+        [],
+        ["--origin", "http://o/cameras/a/stream", "--camera", "v4l2"],
+        ["--origin", "http://o/cameras/a/stream", "--config", "cameras.yaml"],
+        ["--origin", "rtsp://o/stream"],
+    ])
+    func originsThatCannotBeRelayedAreRefused(_ arguments: [String]) {
+        #expect(throws: (any Error).self) { try Relay.parse(arguments) }
+    }
+}

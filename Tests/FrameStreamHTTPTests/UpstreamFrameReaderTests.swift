@@ -23,6 +23,26 @@ struct UpstreamFrameReaderTests {
         String(format: "%.6f", date.timeIntervalSince1970)
     }
 
+    @Test func placeholdersAreNotFramesAndTheUpstreamsNumbersAreKept() {
+        var body = Self.part(Self.fixtures[0], headers: ["X-Frame-Sequence: 41"])
+        // What a FrameStream upstream sends while its camera has no picture.
+        body += Self.part(
+            Self.fixtures[1],
+            headers: ["X-Timestamp: \(Self.timestamp(Date()))", "X-Placeholder: retrying"]
+        )
+        body += Self.part(Self.fixtures[2], headers: ["X-Frame-Sequence: 42"])
+        var reader = UpstreamFrameReader(maximumFrameBytes: 1 << 20)
+        reader.append(body)
+        let first = reader.nextFrame(receivedAt: Date())
+        #expect(first?.bytes == Self.fixtures[0])
+        #expect(first?.sourceSequence == 41)
+        let second = reader.nextFrame(receivedAt: Date())
+        #expect(second?.bytes == Self.fixtures[2])
+        #expect(second?.sourceSequence == 42)
+        #expect(reader.placeholders == 1)
+        #expect(reader.nextFrame(receivedAt: Date()) == nil)
+    }
+
     @Test func dropsPartsThatAreNotNewerAndCarriesTheUpstreamTimestamp() async throws {
         let captured = Date().addingTimeInterval(-2)
         let later = Date().addingTimeInterval(-1)
