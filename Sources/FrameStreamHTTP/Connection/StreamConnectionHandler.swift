@@ -81,8 +81,6 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     /// Since when the viewer has not taken what was written; `nil` while it keeps up.
     private var waitingSince: NIODeadline?
     private var stallCheck: Scheduled<Void>?
-    /// Guarding, HTTP/1: the response's end has been handed on, and the connection closes once it is written.
-    private var closesOnceEndIsWritten = false
     /// What the fast path has delivered, and why it ended.
     private var statistics = ViewerStatistics()
     private var endReason = "left"
@@ -184,9 +182,6 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
                 endReason = event is ChannelShouldQuiesceEvent ? "the server is shutting down" : "it closed its side"
                 endStream()
             }
-        case .guarding where closesOnceEndIsWritten && event is ChannelShouldQuiesceEvent:
-            // Shutting down: the viewer's last parts are not waited for.
-            context.close(promise: nil)
         case .requests, .guarding, .ended:
             break
         }
@@ -273,21 +268,6 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             updateIdle()
         case (.requests, _):
             context.write(data, promise: promise)
-        case (.guarding, .end) where !isHTTP2Stream && !isQuiescing:
-            // The body's last parts may still wait here for a slow viewer (the one-byte watermarks keep them out
-            // of the kernel until it has taken the previous ones), and a close drops whatever is unwritten: the
-            // connection closes once the end, written after them, is out. Until then the stall drop still closes
-            // a viewer that takes nothing, and a shutdown closes it at once.
-            closesOnceEndIsWritten = true
-            let written = context.eventLoop.makePromise(of: Void.self)
-            written.futureResult.cascade(to: promise)
-            written.futureResult.assumeIsolated().whenComplete { [weak self] _ in
-                guard let self, let context = self.context else { return }
-                self.endStream()
-                self.mode = .ended
-                context.close(promise: nil)
-            }
-            context.writeAndFlush(data, promise: written)
         case (.streaming, .end), (.guarding, .end), (.ended, .end):
             endStream()
             mode = .ended
