@@ -8,15 +8,7 @@ cd "$(dirname "$0")/.."
 
 SWIFT=${SWIFT:-swift}
 PORT=${PORT:-5443}
-if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-missing=()
-command -v chromium >/dev/null || missing+=(chromium)
-command -v openssl >/dev/null || missing+=(openssl)
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "Installing ${missing[*]}"
-    $SUDO apt-get update -qq
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
-fi
+Scripts/install-missing.sh chromium openssl
 python3 -c "import websocket" 2>/dev/null || python3 -m pip install -q websocket-client
 
 $SWIFT build --product ExampleServer

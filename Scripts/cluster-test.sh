@@ -9,15 +9,7 @@ cd "$(dirname "$0")/.."
 
 SWIFT=${SWIFT:-swift}
 PYTHON=${PYTHON:-python3}
-if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-missing=()
-command -v haproxy >/dev/null || missing+=(haproxy)
-command -v ip >/dev/null || missing+=(iproute2)
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "Installing ${missing[*]}"
-    $SUDO apt-get update -qq
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+Scripts/install-missing.sh --no-install-recommends haproxy ip=iproute2
 haproxy -c -q -f deploy/haproxy.cfg
 
 $SWIFT build --product ExampleServer

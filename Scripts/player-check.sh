@@ -9,12 +9,7 @@ cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
 PORT=${PORT:-5481}
 RECORD_SECONDS=${RECORD_SECONDS:-25}
-if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-if ! command -v chromium >/dev/null; then
-    echo "Installing chromium"
-    $SUDO apt-get update -qq
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
-fi
+Scripts/install-missing.sh chromium
 python3 -c "import websocket" 2>/dev/null || python3 -m pip install -q websocket-client
 
 $SWIFT build --product ExampleServer

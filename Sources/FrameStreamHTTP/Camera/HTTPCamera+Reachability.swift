@@ -11,12 +11,10 @@ extension HTTPCamera {
     /// - Throws: ``HTTPCameraError/connectionFailed(_:reason:)`` when it cannot be reached or does not answer in
     ///   time.
     public func checkReachable(timeout: Duration = .seconds(2)) async throws(HTTPCameraError) {
-        let (seconds, attoseconds) = timeout.components
-        let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
         do {
             let response = try await client.execute(
                 HTTPClientRequest(url: address.healthURL),
-                timeout: .nanoseconds(max(nanoseconds, 1))
+                timeout: TimeAmount(timeout)
             )
             // Only the status matters; the small body is read to free the connection for reuse.
             _ = try? await response.body.collect(upTo: 4096)
