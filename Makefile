@@ -11,7 +11,7 @@ DESTDIR ?=
 # Where `make install-files` takes the binary from: the release build by default.
 BIN_DIR ?= .build/release
 
-.PHONY: run test test-tools stand-in check-portable tsan bench microbench browser-check player-check cluster-test build deps docs format lint clean install install-files
+.PHONY: run test test-tools stand-in check-portable tsan bench microbench browser-check player-check reconnect-check cluster-test cluster-bench build deps docs format lint clean install install-files
 
 run: deps
 	$(SWIFT) run -c release ExampleServer $(ARGS)
@@ -104,11 +104,26 @@ browser-check: deps
 player-check: deps
 	Scripts/player-check.sh
 
+# A camera page in headless Chromium while the server is killed (SIGKILL) and started again on the
+# same port: the picture must come back by itself (CameraPage.reconnectScript), Scripts/reconnect-check.py.
+# Installs chromium and websocket-client when missing. Not part of `make test`.
+reconnect-check: deps
+	Scripts/install-missing.sh chromium
+	$(PYTHON) -c "import websocket" 2>/dev/null || $(PYTHON) -m pip install -q websocket-client
+	$(SWIFT) build --product ExampleServer
+	$(PYTHON) Scripts/reconnect-check.py "$$($(SWIFT) build --show-bin-path)/ExampleServer"
+
 # One origin, three relays and HAProxy (deploy/haproxy.cfg), each in a network namespace of its own (loopback
 # addresses without root), with viewers through the balancer; Scripts/cluster_test.py lists the checks. About a
 # minute; installs haproxy and iproute2 when missing. Not part of `make test`; .ci/run runs it.
 cluster-test: deps
 	Scripts/cluster-test.sh
+
+# The relays measured: the cluster of cluster-test serving the benchmark frames to the load client of `make bench`
+# (latency per hop, the origin's CPU, viewers served with capped uplinks); see Docs/performance.md. Root only
+# (network namespaces, tc); about 5 minutes.
+cluster-bench: deps
+	Scripts/cluster-bench.sh
 
 # Micro-benchmarks of the core (ordo-one/benchmark, built only here); numbers in Docs/benchmarks.md.
 microbench: deps

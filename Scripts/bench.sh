@@ -30,29 +30,12 @@ RUN_SECONDS=${RUN_SECONDS:-15}
 WARM_UP=${WARM_UP:-3}
 CASES=${CASES:-"480:1 480:100 480:500 480:500:tls 480:500:h2x10 480:1000 480:2000 480:3000 480:10:2 720:100 720:300"}
 BASELINE_CASES=${BASELINE_CASES:-"480:500"}
-BIN=.build/release
-TOOLS=.build/bench
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+# shellcheck source=Scripts/bench-tools.sh
+source Scripts/bench-tools.sh
+prepare_bench_tools
 
-for tool in python3 curl "${CC:-cc}"; do
-    command -v "$tool" > /dev/null || { echo "make bench needs $tool (apt-get install ${tool/cc/gcc})" >&2 && exit 2; }
-done
-# The load client's TLS and HTTP/2 (OpenSSL, libnghttp2), and openssl for the certificate.
-if ! pkg-config --exists openssl libnghttp2 2> /dev/null || ! command -v openssl > /dev/null; then
-    tls_packages="libssl-dev libnghttp2-dev openssl pkg-config"
-    echo "Installing system packages: $tls_packages" >&2
-    if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
-    $sudo apt-get update -qq >&2
-    # shellcheck disable=SC2086 # one word per package
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $tls_packages >&2
-fi
-swift build -c release --product ExampleServer >&2
-mkdir -p "$TOOLS"
-"${CC:-cc}" -std=gnu11 -O2 -Wall -Wextra -Werror -o "$TOOLS/fanout-floor" Benchmarks/Floor/fanout-floor.c
-"${CC:-cc}" -std=gnu11 -O2 -Wall -Wextra -Werror -o "$TOOLS/mjpeg-load" Benchmarks/LoadClient/mjpeg-load.c -lm -lssl \
-    -lcrypto -lnghttp2
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 ticks_per_second=$(getconf CLK_TCK)
 
 # The throwaway certificate for the TLS cases (self-signed, for 127.0.0.1), made once; remade when older than 20
@@ -67,20 +50,6 @@ make_certificate() {
     fi
 }
 
-# Starts a server (the command line given) whose log says where it listens; sets $server_pid and $server_port.
-start_server() {
-    "$@" > "$work/server.log" 2>&1 &
-    server_pid=$!
-    for _ in $(seq 1 200); do
-        server_port=$(grep -o 'at https\{0,1\}://127.0.0.1:[0-9]*' "$work/server.log" | grep -o '[0-9]*$' || true)
-        [ -n "$server_port" ] && return 0
-        sleep 0.05
-    done
-    echo "the server did not start: $*" >&2
-    cat "$work/server.log" >&2
-    exit 1
-}
-
 # Starts an ExampleServer binary ($1) looping the frames in folder $2 at 30 fps, as the camera 'emulated'; more
 # options for it may follow (the TLS ones).
 start_framestream() {
@@ -88,32 +57,8 @@ start_framestream() {
         "${@:3}"
 }
 
-stop_server() {
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-}
-
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
 peak_rss() { awk '/VmHWM/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$server_pid/status"; }
-
-# The frames of one size: 30 distinct test-pattern frames, made once by ExampleServer and saved as files.
-frames_for() {
-    local size quality folder
-    case $1 in
-    480) size=640x480 quality=75 ;;
-    720) size=1280x720 quality=85 ;;
-    *) echo "unknown frame size '$1' in CASES (480 or 720)" >&2 && exit 2 ;;
-    esac
-    folder=$TOOLS/frames-$size-q$quality
-    if [ "$(find "$folder" -name '*.jpg' 2>/dev/null | wc -l)" -lt 30 ]; then
-        rm -rf "$folder"
-        start_server "$BIN/ExampleServer" --port 0 --log-level notice --camera testpattern --size "$size" --fps 30 \
-            --quality "$quality"
-        python3 Scripts/capture-frames.py "http://127.0.0.1:$server_port/video_feed" "$folder" 30
-        stop_server
-    fi
-    echo "$folder"
-}
 
 # One run of the load client against the running server at $1 (a path); prints the client's rows, each with the
 # server's CPU over the measured part of the run (after the warm-up) and its peak RSS appended. $5, if given, is

@@ -1329,8 +1329,10 @@ static int compare_doubles(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* Milliseconds: a tenth below 10 ms (the histogram's fine bins are 10 µs wide), whole ones above. */
 static void print_ms(double s, bool some) {
-    if (some) printf("%lld ms", (long long)llround(s * 1000));
+    if (some && s < 0.00995) printf("%.1f ms", s * 1000);
+    else if (some) printf("%lld ms", (long long)llround(s * 1000));
     else printf("–");
 }
 

@@ -51,10 +51,12 @@ enum CameraPage {
             """
     }
 
-    /// Reopens each stream `<img data-stream>` whose connection ended: the browser fires `error` for a stream that
-    /// fails or is cut, and `load` when one ends; each try waits longer, from one second up to ten, and the
-    /// waiting starts over once a picture comes. A query value that changes makes the browser ask again instead
-    /// of keeping the image it has.
+    /// Reopens each stream `<img data-stream>` whose connection was cut (a relay or the server went away): each
+    /// try waits longer, from one second up to ten, and the waiting starts over once a picture comes. Browsers fire
+    /// no event when a multipart stream is cut (Chromium, checked by Scripts/reconnect-check.py), but the image
+    /// loses its picture: its natural width becomes 0, which a timer looks at every second; `error` comes when a
+    /// try is refused. A query value that changes makes the browser ask again instead of keeping the image it has.
+    /// A stream the server ends in order (a graceful shutdown) keeps its last picture, and is not reopened.
     static let reconnectScript = """
         for (const img of document.querySelectorAll("img[data-stream]")) {
           const source = img.getAttribute("src");
@@ -68,7 +70,10 @@ enum CameraPage {
             }, wait);
           };
           img.addEventListener("error", reopen);
-          img.addEventListener("load", () => { tries = 0; });
+          setInterval(() => {
+            if (img.naturalWidth) tries = 0;
+            else if (img.complete) reopen();
+          }, 1000);
         }
         """
 
