@@ -10,22 +10,12 @@ show moving pictures, 1 otherwise. Connects to 127.0.0.1 only; Chromium is stopp
 import argparse
 import sys
 
-from headless_chromium import headless_chromium
+from headless_chromium import PICTURE_HASH, headless_chromium
 
-# Draws each camera image into a canvas and hashes a sample of its pixels: a different hash later means the
-# picture moved.
-PROBE = """
-(() => Array.from(document.querySelectorAll('img')).map((img) => {
-  if (!img.naturalWidth) return {src: img.src, width: 0, hash: null};
-  const canvas = document.createElement('canvas');
-  canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
-  const context = canvas.getContext('2d');
-  context.drawImage(img, 0, 0);
-  const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
-  let hash = 0;
-  for (let i = 0; i < data.length; i += 97) hash = (hash * 31 + data[i]) | 0;
-  return {src: img.src, width: img.naturalWidth, hash: hash};
-}))()
+# Each camera image's address, width and picture hash: a different hash later means the picture moved.
+PROBE = f"""
+(() => Array.from(document.querySelectorAll('img')).map((img) =>
+  ({{src: img.src, width: img.naturalWidth, hash: ({PICTURE_HASH})(img)}})))()
 """
 
 

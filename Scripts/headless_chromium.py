@@ -16,6 +16,20 @@ import urllib.request
 import websocket
 
 
+# A JavaScript function of an <img>: a hash of a sample of its pixels, drawn into a canvas (a different hash later
+# means the picture moved), or null while the image has no picture.
+PICTURE_HASH = """(img) => {
+  if (!img.naturalWidth) return null;
+  const canvas = document.createElement("canvas");
+  canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+  const context = canvas.getContext("2d");
+  context.drawImage(img, 0, 0);
+  const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+  let hash = 0;
+  for (let i = 0; i < data.length; i += 97) hash = (hash * 31 + data[i]) | 0;
+  return hash;
+}"""
+
 class DevTools:
     """One page's DevTools connection: commands, and the events that came meanwhile."""
 

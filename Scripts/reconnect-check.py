@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 
-from headless_chromium import headless_chromium
+from headless_chromium import PICTURE_HASH, headless_chromium
 
 # Records the load and error events of every <img> from the start of the page, into window.reconnectCheck.
 RECORDER = """
@@ -36,20 +36,12 @@ for (const type of ["load", "error"]) {
 }
 """
 
-# The stream image's address and a hash of a sample of its pixels (null while it has no picture).
-PROBE = """
-(() => {
+# The stream image's address and its picture hash (null while it has no picture).
+PROBE = f"""
+(() => {{
   const img = document.querySelector("img[data-stream]");
-  if (!img || !img.naturalWidth) return {src: img ? img.src : null, hash: null};
-  const canvas = document.createElement("canvas");
-  canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
-  const context = canvas.getContext("2d");
-  context.drawImage(img, 0, 0);
-  const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
-  let hash = 0;
-  for (let i = 0; i < data.length; i += 97) hash = (hash * 31 + data[i]) | 0;
-  return {src: img.src, hash: hash};
-})()
+  return img ? {{src: img.src, hash: ({PICTURE_HASH})(img)}} : {{src: null, hash: null}};
+}})()
 """
 
 
